@@ -1,0 +1,29 @@
+# Two entry points: `make train` and `make test`. Both create or reuse .venv and install the
+# package with the pinned dependencies of constraints.txt (torch is the CPU build).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PRESET ?= mlp2
+ARGS ?=
+
+.PHONY: install train test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/counterfeit train --preset $(PRESET) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/counterfeit bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

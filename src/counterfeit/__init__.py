@@ -1,0 +1,35 @@
+"""counterfeit: train, watch and judge GANs on MNIST-like images.
+
+    >>> import counterfeit
+    >>> run_dir = counterfeit.train(preset="mlp2", steps=2000)
+    >>> generator, config = counterfeit.load_generator(run_dir)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from counterfeit.config import Config, preset_names, resolve  # noqa: E402
+from counterfeit.errors import ConfigError, DataError, UserError  # noqa: E402
+from counterfeit.sampling import generate, load_generator  # noqa: E402
+
+
+def train(preset: str | None = None, config: Config | None = None, out: str | Path | None = None,
+          quiet: bool = True, **overrides: Any) -> Path:
+    """Train from a preset (default mlp2) or a Config, with keyword overrides; returns the run dir."""
+    from counterfeit.train.loop import train as run_training
+
+    if config is None:
+        config = resolve(preset=preset, overrides=overrides)
+    elif overrides:
+        config = config.replace(**overrides)
+    return run_training(config, out=out, quiet=quiet)
+
+
+__all__ = [
+    "Config", "ConfigError", "DataError", "UserError", "__version__", "generate", "load_generator",
+    "preset_names", "resolve", "train",
+]

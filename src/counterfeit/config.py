@@ -1,0 +1,283 @@
+"""One typed, frozen config: built once from a preset, a TOML file and `--set` overrides,
+validated once, and saved resolved into the run directory."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import typing
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from counterfeit.errors import ConfigError
+
+DEFAULT_PRESET = "mlp2"
+
+# Allowed values of the string-valued keys; the registries that use them check against these too.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model": ("mlp",),
+    "prior": ("uniform", "normal", "sphere"),
+    "activation": ("relu", "leaky_relu"),
+    "g_output": ("sigmoid", "tanh"),
+    "init": ("tf-truncated-normal", "torch-default", "tutorial-uniform"),
+    "loss": ("nonsaturating", "minimax"),
+    "device": ("auto", "cpu", "cuda"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run depends on. Field order is the order of the saved `config.toml`."""
+
+    preset: str = DEFAULT_PRESET
+    seed: int = 0
+    data: str = "embedded"  # "embedded", or a path to an IDX images file or an .npz
+    device: str = "auto"
+    # -- models --
+    model: str = "mlp"
+    z_dim: int = 128
+    prior: str = "uniform"
+    g_hidden: tuple[int, ...] = (256,)
+    d_hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    leaky_slope: float = 0.2
+    g_output: str = "sigmoid"  # sigmoid: pixels in [0, 1]; tanh: pixels in [-1, 1]
+    d_dropout: float = 0.0
+    init: str = "tf-truncated-normal"
+    # -- objective and optimisers --
+    loss: str = "nonsaturating"
+    lr_g: float = 1e-4
+    lr_d: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+    batch_size: int = 256
+    steps: int = 20_000
+    # -- what the run records --
+    log_every: int = 100
+    sample_every: int = 2_000
+    grid_size: int = 64  # fixed-noise samples per snapshot grid
+
+    def replace(self, **changes: Any) -> "Config":
+        return from_mapping({**to_dict(self), **changes}, origin="config")
+
+    @property
+    def pixel_range(self) -> tuple[float, float]:
+        return (0.0, 1.0) if self.g_output == "sigmoid" else (-1.0, 1.0)
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Config))
+_HINTS = typing.get_type_hints(Config)
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    return {f.name: getattr(config, f.name) for f in fields(Config)}
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    """Check one value against its field's type, converting TOML lists and `--set` strings."""
+    hint = _HINTS[key]
+    where = f"{origin}: {key}"
+    if isinstance(value, str) and hint is not str:
+        value = _parse_string(key, value, hint, where)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    origin_type = typing.get_origin(hint)
+    if origin_type is tuple:
+        args = typing.get_args(hint)
+        item_type = args[0]
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        if len(args) == 2 and args[1] is Ellipsis:
+            expected_len = None
+        else:
+            expected_len = len(args)
+        if expected_len is not None and len(value) != expected_len:
+            raise ConfigError(f"{where}: expected {expected_len} values, got {len(value)}")
+        items = []
+        for item in value:
+            ok = isinstance(item, (int, float)) and not isinstance(item, bool)
+            if item_type is int:
+                ok = ok and isinstance(item, int)
+            if not ok:
+                raise ConfigError(f"{where}: expected {item_type.__name__} values, got {item!r}")
+            items.append(item_type(item))
+        return tuple(items)
+    raise AssertionError(f"unsupported config type {hint} for {key}")
+
+
+def _parse_string(key: str, text: str, hint: Any, where: str) -> Any:
+    """`--set` values arrive as strings: parse them as TOML scalars or comma-separated lists."""
+    text = text.strip()
+    if typing.get_origin(hint) is tuple:
+        parts = [p for p in text.strip("[]()").split(",") if p.strip()]
+        return [_parse_scalar(p.strip(), where) for p in parts]
+    return _parse_scalar(text, where)
+
+
+def _parse_scalar(text: str, where: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise ConfigError(f"{where}: cannot parse {text!r} as a value") from None
+
+
+def _validate(config: Config, origin: str) -> None:
+    for key, allowed in CHOICES.items():
+        value = getattr(config, key)
+        if value not in allowed:
+            raise ConfigError(f"{origin}: {key}={value!r} is not one of {', '.join(allowed)}")
+    positive = ("z_dim", "batch_size", "steps", "log_every", "sample_every", "grid_size")
+    for key in positive:
+        if getattr(config, key) <= 0:
+            raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")
+    for key in ("lr_g", "lr_d", "adam_eps", "leaky_slope"):
+        if not getattr(config, key) > 0:
+            raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")
+    for key in ("g_hidden", "d_hidden"):
+        if not getattr(config, key) or min(getattr(config, key)) <= 0:
+            raise ConfigError(f"{origin}: {key} must list positive layer widths")
+    if not all(0.0 <= b < 1.0 for b in config.betas):
+        raise ConfigError(f"{origin}: betas must lie in [0, 1), got {config.betas}")
+    if not 0.0 <= config.d_dropout < 1.0:
+        raise ConfigError(f"{origin}: d_dropout must lie in [0, 1), got {config.d_dropout}")
+
+
+def from_mapping(values: Mapping[str, Any], origin: str) -> Config:
+    unknown = [k for k in values if k not in FIELD_NAMES]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{origin}: unknown config key {key!r}{hint}")
+    config = Config(**{k: _coerce(k, v, origin) for k, v in values.items()})
+    _validate(config, origin)
+    return config
+
+
+# -- presets: TOML files shipped in counterfeit/presets/ --------------------------------------
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[: -len(".toml")] for p in resources.files("counterfeit.presets").iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def preset_path(name: str) -> Any:
+    if name not in preset_names():
+        raise ConfigError(f"--preset: unknown preset {name!r} (choose from {', '.join(preset_names())})")
+    return resources.files("counterfeit.presets").joinpath(f"{name}.toml")
+
+
+def preset_description(name: str) -> str:
+    return _read_toml_text(preset_path(name).read_text("utf-8"), f"preset {name}").get("description", "")
+
+
+def _read_toml_text(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{origin}: invalid TOML: {err}") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A config file's keys, without the free-text `description`."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file ({err.__class__.__name__})") from None
+    values = _read_toml_text(text, str(path))
+    values.pop("description", None)
+    return values
+
+
+def resolve(
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = read_toml(config_file)
+        preset = preset or file_values.get("preset")
+    name = preset or DEFAULT_PRESET
+    preset_values = _read_toml_text(preset_path(name).read_text("utf-8"), f"preset {name}")
+    preset_values.pop("description", None)
+    values.update(preset_values)
+    values["preset"] = name
+    origin = f"preset {name}"
+    if config_file is not None:
+        values.update(file_values)
+        origin = str(config_file)
+    if overrides:
+        values.update(overrides)
+        origin = "--set" if config_file is None else f"{config_file} with --set"
+    return from_mapping(values, origin)
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+    """`--set key=value` pairs, as strings; the config coerces them by field type."""
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item}: expected key=value")
+        key = key.strip()
+        if key not in FIELD_NAMES:
+            close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"--set {item}: unknown config key {key!r}{hint}")
+        result[key] = value
+    return result
+
+
+def to_toml(config: Config, header: Mapping[str, Any] | None = None) -> str:
+    """The resolved config as TOML; `header` adds a [run] table (seed, versions, ...)."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in to_dict(config).items()]
+    if header:
+        lines.append("")
+        lines.append("[run]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in header.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def load_run_config(run_dir: Path) -> Config:
+    values = read_toml(run_dir / "config.toml")
+    values.pop("run", None)
+    return from_mapping(values, str(run_dir / "config.toml"))
+
+
+__all__ = [
+    "Config", "CHOICES", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
+    "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "to_dict", "to_toml",
+]

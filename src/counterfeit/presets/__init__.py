@@ -1,0 +1,1 @@
+"""Preset configs as TOML files: `counterfeit presets` lists them; copy one to start your own."""

@@ -1,0 +1,1 @@
+"""Training: the step, the loop around it, and the run directory it records into."""

@@ -1,0 +1,63 @@
+"""Everything a training step reads and updates, in one place (and so in one checkpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from counterfeit.config import Config
+from counterfeit.losses import LOSSES, GanLoss
+from counterfeit.models import build_discriminator, build_generator
+from counterfeit.priors import Prior
+
+
+@dataclass
+class TrainState:
+    config: Config
+    generator: nn.Module
+    discriminator: nn.Module
+    g_opt: torch.optim.Optimizer
+    d_opt: torch.optim.Optimizer
+    prior: Prior
+    loss: GanLoss
+    noise_rng: torch.Generator  # every z of training comes from here
+    device: torch.device
+    step: int = 0  # updates completed
+
+    @property
+    def images_seen(self) -> int:
+        return self.step * self.config.batch_size
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
+    # fused Adam: one kernel over all parameters instead of a loop of small ops (CPU and CUDA).
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps,
+                            fused=device.type in ("cpu", "cuda"))
+
+
+def build_state(config: Config) -> TrainState:
+    """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order."""
+    torch.manual_seed(config.seed)  # parameter init and dropout draw from torch's global RNG
+    device = resolve_device(config.device)
+    generator = build_generator(config).to(device)
+    discriminator = build_discriminator(config).to(device)
+    noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+    return TrainState(
+        config=config,
+        generator=generator,
+        discriminator=discriminator,
+        g_opt=make_adam(generator, config.lr_g, config, device),
+        d_opt=make_adam(discriminator, config.lr_d, config, device),
+        prior=Prior(config.prior, config.z_dim),
+        loss=LOSSES[config.loss],
+        noise_rng=noise_rng,
+        device=device,
+    )

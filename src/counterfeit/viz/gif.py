@@ -1,0 +1,28 @@
+"""The progress GIF: the snapshot grids in order, so a reader watches the digits form."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image
+
+from counterfeit.fileio import atomic_write_bytes
+
+
+def write_gif(frames: Sequence[str | Path], path: str | Path, frame_ms: int = 400,
+              last_frame_ms: int = 2000) -> None:
+    images = [_load(f) for f in frames]
+    if not images:
+        raise ValueError("no frames for the GIF")
+    durations = [frame_ms] * (len(images) - 1) + [last_frame_ms]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=durations, loop=0)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load(frame: str | Path) -> Image.Image:
+    with Image.open(frame) as image:
+        return image.convert("L")

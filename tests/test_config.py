@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from counterfeit.config import (FIELD_NAMES, Config, ConfigError, load_run_config, parse_set,
+                                preset_names, resolve, to_toml)
+
+
+def test_every_preset_resolves_and_lists_every_key() -> None:
+    for name in preset_names():
+        config = resolve(preset=name)
+        assert config.preset == name
+        text = Path(__file__).parents[1].joinpath("src/counterfeit/presets", f"{name}.toml").read_text()
+        keys = set(tomllib.loads(text)) - {"description"}
+        assert keys == set(FIELD_NAMES) - {"preset"}, f"{name}.toml must spell out every key"
+
+
+def test_mlp2_preset_is_the_tutorial() -> None:
+    c = resolve(preset="mlp2")
+    assert (c.z_dim, c.prior, c.g_hidden, c.d_hidden, c.g_output) == (128, "uniform", (256,), (128,), "sigmoid")
+    assert (c.lr_d, c.lr_g, c.batch_size, c.steps, c.log_every, c.sample_every) == (5e-4, 1e-4, 256, 20000, 100, 2000)
+    assert c.loss == "nonsaturating" and c.init == "tf-truncated-normal" and c.pixel_range == (0.0, 1.0)
+
+
+def test_set_overrides_are_typed() -> None:
+    c = resolve(preset="mlp2", overrides=parse_set(["g_hidden=256,512,1024", "lr_g=2e-4", "betas=0.5,0.999",
+                                                    "prior=normal", "steps=7"]))
+    assert c.g_hidden == (256, 512, 1024) and c.lr_g == 2e-4 and c.betas == (0.5, 0.999)
+    assert c.prior == "normal" and c.steps == 7
+
+
+@pytest.mark.parametrize("item, phrase", [
+    ("nope=1", "unknown config key 'nope'"),
+    ("lr_gg=1", "did you mean 'lr_g'"),
+    ("steps", "expected key=value"),
+])
+def test_bad_set_items(item: str, phrase: str) -> None:
+    with pytest.raises(ConfigError, match=phrase):
+        parse_set([item])
+
+
+@pytest.mark.parametrize("overrides, phrase", [
+    ({"steps": "0"}, "steps must be positive"),
+    ({"batch_size": "-3"}, "batch_size must be positive"),
+    ({"steps": "ten"}, "cannot parse 'ten'"),
+    ({"steps": "1.5"}, "expected an integer"),
+    ({"prior": "cauchy"}, "prior='cauchy' is not one of"),
+    ({"betas": "0.5"}, "expected 2 values"),
+    ({"d_dropout": "1.0"}, "d_dropout must lie in"),
+    ({"g_hidden": "64,0"}, "g_hidden must list positive"),
+])
+def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
+    with pytest.raises(ConfigError, match=phrase):
+        resolve(preset="mlp2", overrides=overrides)
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'mlp9'"):
+        resolve(preset="mlp9")
+
+
+def test_config_file_over_preset(tmp_path: Path) -> None:
+    path = tmp_path / "my.toml"
+    path.write_text('preset = "tiny"\nsteps = 11\n')
+    c = resolve(config_file=path)
+    assert c.preset == "tiny" and c.steps == 11 and c.z_dim == resolve(preset="tiny").z_dim
+
+
+@pytest.mark.parametrize("text, phrase", [("steps = = 3", "invalid TOML"), ("colour = 1", "unknown config key"),
+                                          ('steps = "many"', "cannot parse")])
+def test_bad_config_files(tmp_path: Path, text: str, phrase: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=phrase) as info:
+        resolve(config_file=path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        resolve(config_file=tmp_path / "absent.toml")
+
+
+def test_saved_config_round_trips(tmp_path: Path) -> None:
+    config = resolve(preset="mlp2", overrides={"g_hidden": "64,64", "betas": "0.5,0.99"})
+    (tmp_path / "config.toml").write_text(to_toml(config, {"torch": "x"}))
+    assert load_run_config(tmp_path) == config
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(AttributeError):
+        Config().steps = 3  # type: ignore[misc]
