@@ -27,6 +27,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -45,6 +55,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
     run_dir = train(config, out=args.out, quiet=args.quiet)
     print(run_dir)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from counterfeit.bench import bench
+    from counterfeit.bench.run import format_table
+    from counterfeit.config import parse_set, preset_names, resolve
+
+    overrides = parse_set(args.set)
+    presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
+    configs = [resolve(preset=name, overrides=overrides) for name in presets]
+    configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
+    results = bench(configs, seconds=args.seconds)
+    print(json.dumps(results, indent=1) if args.json else format_table(results))
     return 0
 
 
@@ -92,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
     train.add_argument("--quiet", action="store_true", help="print only the run directory")
     train.set_defaults(func=cmd_train)
+
+    bench = sub.add_parser("bench", help="time our training step against the GEMM floor, sgemm and a textbook loop")
+    bench.add_argument("--preset", action="append", default=[],
+                       help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
+    bench.add_argument("--config", type=Path, action="append", default=[],
+                       help="a TOML config file to measure; repeatable")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one config key of every measured config; repeatable")
+    bench.add_argument("--seconds", type=_positive_float, default=3.0,
+                       help="measuring time per candidate, split into 10 interleaved windows (default 3)")
+    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
+    bench.set_defaults(func=cmd_bench)
 
     sample = sub.add_parser("sample", help="draw images from a trained run")
     sample.add_argument("run_dir", type=Path)

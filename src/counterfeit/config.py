@@ -24,6 +24,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("tf-truncated-normal", "torch-default", "tutorial-uniform"),
     "loss": ("nonsaturating", "minimax"),
     "device": ("auto", "cpu", "cuda"),
+    "precision": ("fp32", "bf16"),
 }
 
 
@@ -58,6 +59,8 @@ class Config:
     log_every: int = 100
     sample_every: int = 2_000
     grid_size: int = 64  # fixed-noise samples per snapshot grid
+    # -- speed --
+    precision: str = "fp32"  # "bf16": forward and backward under bfloat16 autocast (CUDA, or CPUs with bf16)
 
     def replace(self, **changes: Any) -> "Config":
         return from_mapping({**to_dict(self), **changes}, origin="config")

@@ -1,43 +1,35 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
+from counterfeit.bench.textbook import textbook_state, textbook_step
 from counterfeit.config import resolve
 from counterfeit.train.state import build_state
 from counterfeit.train.step import gan_step
-
-
-def textbook_step(real: torch.Tensor, s) -> None:
-    """The step as the tutorials write it: two D forwards, backward through everything."""
-    n = real.shape[0]
-    fake = s.generator(s.prior.sample(n, s.noise_rng))
-    d_loss = s.loss.discriminator(s.discriminator(real), s.discriminator(fake.detach()))
-    s.d_opt.zero_grad()
-    d_loss.backward()
-    s.d_opt.step()
-    g_loss = s.loss.generator(s.discriminator(s.generator(s.prior.sample(n, s.noise_rng))))
-    s.g_opt.zero_grad()
-    g_loss.backward()
-    s.g_opt.step()
 
 
 def _weights(s) -> list[torch.Tensor]:
     return [p.detach().clone() for p in [*s.generator.parameters(), *s.discriminator.parameters()]]
 
 
-def test_fast_step_equals_textbook_step() -> None:
-    config = resolve(preset="mlp2", overrides={"batch_size": "64"})
-    fast, slow = build_state(config), build_state(config)
-    for opt in (slow.d_opt, slow.g_opt):  # the textbook uses plain per-parameter Adam
-        for group in opt.param_groups:
-            group["fused"], group["foreach"] = False, False
+MLP4_LIKE = {"z_dim": "20", "g_hidden": "24,32,40", "d_hidden": "40,32,24", "activation": "leaky_relu",
+             "g_output": "tanh", "d_dropout": "0.3", "batch_size": "64"}
+
+
+@pytest.mark.parametrize("overrides", [{"batch_size": "64"}, MLP4_LIKE], ids=["mlp2", "mlp4-like"])
+def test_fast_step_equals_textbook_step(overrides: dict[str, str]) -> None:
+    """Same updates in the same order, same noise and (with dropout) the same masks."""
+    config = resolve(preset="mlp2", overrides=overrides)
+    fast, slow = build_state(config), textbook_state(config)
     data = torch.rand(5, 64, 1, 28, 28, generator=torch.Generator().manual_seed(9))
-    for real in data:
-        gan_step(real, fast)
-        textbook_step(real, slow)
+    for state, step in ((fast, gan_step), (slow, textbook_step)):
+        torch.manual_seed(1)  # dropout draws from the global RNG: each run gets the same stream
+        for real in data:
+            step(real, state)
     for a, b in zip(_weights(fast), _weights(slow)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-    assert fast.step == 5
+    assert fast.step == slow.step == 5
 
 
 def test_step_moves_both_networks_and_only_by_their_own_losses() -> None:

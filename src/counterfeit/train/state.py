@@ -11,6 +11,7 @@ from counterfeit.config import Config
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
+from counterfeit.train.distributed import World
 
 
 @dataclass
@@ -25,16 +26,17 @@ class TrainState:
     noise_rng: torch.Generator  # every z of training comes from here
     device: torch.device
     step: int = 0  # updates completed
+    world: World = World()  # which process of how many (torchrun); one by default
 
     @property
     def images_seen(self) -> int:
         return self.step * self.config.batch_size
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
 
 
 def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
@@ -43,12 +45,14 @@ def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device
                             fused=device.type in ("cpu", "cuda"))
 
 
-def build_state(config: Config) -> TrainState:
+def build_state(config: Config, world: World = World()) -> TrainState:
     """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order."""
     torch.manual_seed(config.seed)  # parameter init and dropout draw from torch's global RNG
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, world.local_rank)
     generator = build_generator(config).to(device)
     discriminator = build_discriminator(config).to(device)
+    if world.rank > 0:  # each process's rows get their own dropout masks; rank 0 keeps one process's
+        torch.manual_seed(config.seed + 1_000_003 * world.rank)
     noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
     return TrainState(
         config=config,
@@ -60,4 +64,5 @@ def build_state(config: Config) -> TrainState:
         loss=LOSSES[config.loss],
         noise_rng=noise_rng,
         device=device,
+        world=world,
     )

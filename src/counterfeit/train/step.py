@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from counterfeit.train.adam import adam_step
 from counterfeit.train.state import TrainState
 
 
@@ -21,30 +23,48 @@ class StepOutput:
 
 
 def gan_step(real: Tensor, s: TrainState) -> StepOutput:
-    n = real.shape[0]
+    n = real.shape[0]  # this process's rows of the global batch
     # D: ascend log D(x) + log(1 - D(G(z))). G runs without a graph: D's update needs no G grads.
-    with torch.no_grad():
-        fake = s.generator(s.prior.sample(n, s.noise_rng, s.device))  # (B, 1, 28, 28)
-    # One D forward over real and fake together: D has no batch-dependent layers, so the maths is
-    # that of two forwards, with half the matrix-product calls.
-    logits = s.discriminator(torch.cat([real, fake]))  # (2B,)
-    d_real_logits, d_fake_logits = logits[:n], logits[n:]
-    d_loss = s.loss.discriminator(d_real_logits, d_fake_logits)
-    _descend(s.d_opt, d_loss)
+    with _precision(s):
+        with torch.no_grad():
+            fake = s.generator(_noise(s, n))  # (n, 1, 28, 28)
+        d_real_logits, d_fake_logits = _d_on_real_and_fake(s, real, fake)  # (n,) each
+        d_loss = s.loss.discriminator(d_real_logits, d_fake_logits)
+    _descend(s, s.d_opt, d_loss)
 
     # G: non-saturating by default, ascend log D(G(z)) on a fresh z. Gradients are taken for G's
     # parameters only, so D's weights get no gradient work at all.
-    g_fake_logits = s.discriminator(s.generator(s.prior.sample(n, s.noise_rng, s.device)))
-    g_loss = s.loss.generator(g_fake_logits)
-    _descend(s.g_opt, g_loss)
+    with _precision(s):
+        g_fake_logits = s.discriminator(s.generator(_noise(s, n)))
+        g_loss = s.loss.generator(g_fake_logits)
+    _descend(s, s.g_opt, g_loss)
 
     s.step += 1
     return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
 
 
-def _descend(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-    """Gradients of `loss` for this optimiser's parameters alone, then one optimiser step."""
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for p, grad in zip(params, torch.autograd.grad(loss, params)):
-        p.grad = grad
-    optimizer.step()
+def _noise(s: TrainState, n: int) -> Tensor:
+    """This process's slice of one global draw: N processes use the noise one process would."""
+    return s.world.shard(s.prior.sample(n * s.world.size, s.noise_rng, s.device))
+
+
+def _d_on_real_and_fake(s: TrainState, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """One D forward over real and fake together: D has no batch-dependent layers, so the maths is
+    that of two forwards, with half the matrix-product calls. Dropout draws its masks layer by
+    layer, so with dropout two forwards keep the textbook's draw order (real, then fake)."""
+    if s.config.d_dropout > 0:
+        return s.discriminator(real), s.discriminator(fake)
+    logits = s.discriminator(torch.cat([real, fake]))  # (2n,)
+    return logits[:len(real)], logits[len(real):]
+
+
+def _precision(s: TrainState) -> contextlib.AbstractContextManager:
+    if s.config.precision == "bf16":  # matrix products in bfloat16; weights and Adam stay float32
+        return torch.autocast(s.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _descend(s: TrainState, optimizer: torch.optim.Adam, loss: Tensor) -> None:
+    """Gradients of `loss` for this optimiser's parameters alone, averaged over processes; one Adam update."""
+    grads = torch.autograd.grad(loss, optimizer.param_groups[0]["params"])
+    adam_step(optimizer, s.world.average(list(grads)))

@@ -1,0 +1,85 @@
+"""One interleaved run: the sgemm roofline, then per preset its GEMM floor, our step, the textbook step."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from counterfeit.bench.gemm import ROOFLINE, gemm_runner, roofline_runner, step_flops, step_gemms
+from counterfeit.bench.machine import load_average, machine_info
+from counterfeit.bench.textbook import textbook_state, textbook_step
+from counterfeit.bench.timing import interleave
+from counterfeit.config import Config
+from counterfeit.data.loading import load_dataset
+from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.train.state import TrainState, build_state
+from counterfeit.train.step import gan_step
+
+
+def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, TrainState], Any]) -> Callable[[], None]:
+    """A step as the loop runs it: a batch from the in-memory sampler, then the update."""
+    dataset = load_dataset(None if config.data == "embedded" else config.data)
+    sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
+                              config.batch_size, seed=config.seed + 2)
+    return lambda: step(sampler.next(), state)
+
+
+def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
+    if device.type != "cuda":
+        return fn
+    return lambda: (fn(), torch.cuda.synchronize())[0]
+
+
+def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10) -> list[dict[str, Any]]:
+    """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config."""
+    candidates: dict[str, Callable[[], None]] = {"roofline": roofline_runner()}
+    for i, config in enumerate(configs):
+        ours = build_state(config)
+        candidates[f"{i}/floor"] = gemm_runner(step_gemms(config))
+        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, gan_step), ours.device)
+        reference = textbook_state(config)
+        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook_step), reference.device)
+    times = interleave(candidates, seconds, rounds)
+    roofline = ROOFLINE.flops / times["roofline"] / 1e9
+    machine, load = machine_info(), load_average()
+    results = []
+    for i, config in enumerate(configs):
+        flops = step_flops(config)
+        ours, floor, textbook = times[f"{i}/ours"], times[f"{i}/floor"], times[f"{i}/textbook"]
+        results.append({
+            "preset": config.preset,
+            "batch_size": config.batch_size,
+            "steps_per_s": round(1 / ours, 2),
+            "images_per_s": round(config.batch_size / ours, 1),
+            "gflop_per_step": round(flops / 1e9, 4),
+            "gflops": round(flops / ours / 1e9, 2),
+            "roofline_gflops": round(roofline, 2),
+            "roofline_fraction": round(flops / ours / 1e9 / roofline, 3),
+            "floor_steps_per_s": round(1 / floor, 2),
+            "gemm_floor_fraction": round(floor / ours, 3),
+            "textbook_steps_per_s": round(1 / textbook, 2),
+            "speedup": round(textbook / ours, 3),
+            **machine,
+            "load_1min": load,
+        })
+    return results
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """A human-readable summary: the machine once, then one line per preset."""
+    if not results:
+        return ""
+    first = results[0]
+    lines = [f"{first['cpu']}, {first['cores']} cores, {first['threads']} torch threads, torch {first['torch']}"
+             + (f", {first['cuda']}" if first["cuda"] else ""),
+             f"sgemm roofline (1024³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "
+             f"{first['load_1min']} (other jobs may share the cores)",
+             "",
+             f"{'preset':<10} {'steps/s':>8} {'images/s':>9} {'GFLOP/s':>8} {'roofline':>9} "
+             f"{'floor st/s':>10} {'floor frac':>10} {'textbook':>9} {'speedup':>8}"]
+    for r in results:
+        lines.append(f"{r['preset']:<10} {r['steps_per_s']:>8.1f} {r['images_per_s']:>9.0f} {r['gflops']:>8.1f} "
+                     f"{r['roofline_fraction']:>9.3f} {r['floor_steps_per_s']:>10.1f} "
+                     f"{r['gemm_floor_fraction']:>10.3f} {r['textbook_steps_per_s']:>9.1f} {r['speedup']:>8.3f}")
+    return "\n".join(lines)

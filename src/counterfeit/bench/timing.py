@@ -1,0 +1,37 @@
+"""Interleaved timing: on a shared, noisy machine only figures taken side by side compare.
+
+Each round gives every candidate one short window in turn; a candidate's figure is the median of
+its per-round seconds per call, so a burst of load from elsewhere hits all candidates alike and
+the median drops it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Mapping
+
+
+def time_window(fn: Callable[[], None], window: float) -> float:
+    """Seconds per call of `fn`, called repeatedly for about `window` seconds (at least once)."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= window:
+            return elapsed / calls
+
+
+def interleave(candidates: Mapping[str, Callable[[], None]], seconds: float, rounds: int,
+               warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call of each candidate, over `rounds` windows of `seconds / rounds` each."""
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    window = seconds / rounds
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            samples[name].append(time_window(fn, window))
+    return {name: statistics.median(values) for name, values in samples.items()}

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from counterfeit.bench import bench
+from counterfeit.bench.timing import interleave
+from counterfeit.cli import main
+from counterfeit.config import resolve
+
+KEYS = {"preset", "steps_per_s", "images_per_s", "gflops", "roofline_fraction", "gemm_floor_fraction",
+        "speedup", "cpu", "cores", "threads", "torch"}
+
+
+def test_bench_reports_every_figure_consistently() -> None:
+    (result,) = bench([resolve(preset="tiny")], seconds=0.1, rounds=2)
+    assert KEYS <= result.keys() and result["preset"] == "tiny"
+    assert result["images_per_s"] == pytest.approx(result["steps_per_s"] * 32, rel=0.01)
+    assert result["speedup"] == pytest.approx(result["steps_per_s"] / result["textbook_steps_per_s"], rel=0.02)
+    assert result["gemm_floor_fraction"] == pytest.approx(result["steps_per_s"] / result["floor_steps_per_s"],
+                                                          rel=0.02)
+    assert 0 < result["roofline_fraction"] and result["cores"] >= 1
+
+
+def test_interleave_takes_each_candidates_median() -> None:
+    calls = {"a": 0, "b": 0}
+
+    def count(name: str):
+        return lambda: calls.__setitem__(name, calls[name] + 1)
+
+    times = interleave({"a": count("a"), "b": count("b")}, seconds=0.02, rounds=4, warmup=1)
+    assert set(times) == {"a", "b"} and all(t > 0 for t in times.values())
+    assert calls["a"] > 4 and calls["b"] > 4
+
+
+def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text('preset = "tiny"\nbatch_size = 16\n')
+    assert main(["bench", "--preset", "tiny", "--config", str(config), "--seconds", "0.1", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["preset"] for r in results] == ["tiny", "tiny"]
+    assert [r["batch_size"] for r in results] == [32, 16]
+
+
+def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--preset", "nope", "--seconds", "0.1"]) == 2
+    assert "nope" in capsys.readouterr().err
