@@ -21,6 +21,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from counterfeit.config import Config
+from counterfeit.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class World:
@@ -64,12 +67,19 @@ class World:
         return box[0]
 
 
-def init_world(device_type: str) -> World:
-    """The World torchrun describes (one process without it); joins the process group once."""
+def init_world(config: Config) -> World:
+    """The World torchrun describes (one process without it). Checks that the global batch splits
+    evenly before joining the process group, so a bad config fails at once on every rank."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     world = World(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
+    if config.batch_size % size:
+        raise ConfigError(f"batch_size: {config.batch_size} does not split evenly over {size} processes "
+                          f"(WORLD_SIZE); choose a multiple of {size}")
     if size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        if cuda:
+            torch.cuda.set_device(world.local_rank)
+        dist.init_process_group("nccl" if cuda else "gloo")
     return world
 
 

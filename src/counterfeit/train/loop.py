@@ -14,56 +14,71 @@ from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.train.progress import Progress
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RunDir, check_new_run_dir,
                                       default_run_path)
+from counterfeit.train.distributed import close_world, init_world
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
 from counterfeit.viz import plot_losses, save_grid, to_uint8, write_gif
 
 
 def train(config: Config, out: str | Path | None = None, quiet: bool = False) -> Path:
-    """Train a GAN as `config` says; returns the run directory."""
-    path = Path(out) if out is not None else default_run_path(config)
-    check_new_run_dir(path)  # before any work: a bad --out costs nothing
+    """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
+    this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
+    world = init_world(config)
+    path = world.from_main(Path(out) if out is not None else default_run_path(config))
+    if world.is_main:
+        check_new_run_dir(path)  # before any work: a bad --out costs nothing
     dataset = load_dataset(None if config.data == "embedded" else config.data)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
-    state = build_state(config)
-    run = RunDir.create(path, config, {"data_source": dataset.source, "data_images": len(dataset),
-                                       "data_fingerprint": dataset.fingerprint,
-                                       "device": str(state.device)})
+    state = build_state(config, world)
+    world.broadcast_modules(state.generator, state.discriminator)
+    run = None if not world.is_main else RunDir.create(  # other processes write nothing
+        path, config, {"data_source": dataset.source, "data_images": len(dataset),
+                       "data_fingerprint": dataset.fingerprint, "device": str(state.device),
+                       "processes": world.size})
     sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
                               config.batch_size, seed=config.seed + 2)
     fixed_noise = state.prior.sample(config.grid_size, torch.Generator(state.device).manual_seed(
         config.seed + 3), state.device)
 
-    snapshot(state, fixed_noise, run)
-    progress = Progress(config.steps, state.step, quiet, plain_every=max(config.log_every, config.steps // 20))
+    if run:
+        snapshot(state, fixed_noise, run)
+    progress = Progress(config.steps, state.step, quiet or not run,
+                        plain_every=max(config.log_every, config.steps // 20))
     started = time.perf_counter()
     try:
         while state.step < config.steps:
-            output = gan_step(sampler.next(), state)
+            output = gan_step(world.shard(sampler.next()), state)
             if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
                 record = log_record(output, state, time.perf_counter() - started, len(dataset))
-                run.append_metrics(record)
+                if run:
+                    run.append_metrics(record)
                 progress.log(record)
-            if state.step % config.sample_every == 0 or state.step == config.steps:
+            if run and (state.step % config.sample_every == 0 or state.step == config.steps):
                 snapshot(state, fixed_noise, run)
             progress.advance()
     finally:
         progress.close()
-    finish(state, run)
+    if run:
+        finish(state, run)
+    close_world(world)
     return path
 
 
 def log_record(output: StepOutput, state: TrainState, seconds: float, dataset_size: int) -> dict:
-    """The step's losses and mean D outputs; `.item()` syncs, so only log steps pay for it."""
+    """The step's losses and mean D outputs over all processes; `.item()` syncs, so only log steps
+    pay for it."""
+    d_loss, g_loss, d_real, d_fake = state.world.average([
+        output.d_loss.float(), output.g_loss.float(), torch.sigmoid(output.d_real_logits.float()).mean(),
+        torch.sigmoid(output.d_fake_logits.float()).mean()])
     return {
         "step": state.step,
         "images_seen": state.images_seen,
         "epoch": round(state.images_seen / dataset_size, 4),
-        "d_loss": output.d_loss.item(),
-        "g_loss": output.g_loss.item(),
-        "d_real": torch.sigmoid(output.d_real_logits).mean().item(),
-        "d_fake": torch.sigmoid(output.d_fake_logits).mean().item(),
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        "d_real": d_real.item(),
+        "d_fake": d_fake.item(),
         "seconds": round(seconds, 3),
     }
 
