@@ -49,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from counterfeit.train.loop import train
 
     overrides: dict[str, object] = dict(parse_set(args.set))
-    for key in ("steps", "seed", "data"):
+    for key in ("steps", "seed", "data", "device"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
@@ -69,7 +69,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
-    results = bench(configs, seconds=args.seconds)
+    results = bench(configs, seconds=args.seconds, threads=args.threads)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
     return 0
 
@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_int, help="seed for every random number of the run")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
     train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                       help="where to train (default: the config's, `auto` = CUDA when available)")
     train.add_argument("--quiet", action="store_true", help="print only the run directory")
     train.set_defaults(func=cmd_train)
 
@@ -128,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one config key of every measured config; repeatable")
     bench.add_argument("--seconds", type=_positive_float, default=3.0,
                        help="measuring time per candidate, split into 10 interleaved windows (default 3)")
+    bench.add_argument("--threads", type=_positive_int,
+                       help="torch threads (default: torch's, the physical cores)")
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
     bench.set_defaults(func=cmd_bench)
 

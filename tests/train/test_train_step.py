@@ -40,3 +40,13 @@ def test_step_moves_both_networks_and_only_by_their_own_losses() -> None:
     assert any(not torch.equal(a, b) for a, b in zip(d0, s.discriminator.parameters()))
     assert out.d_real_logits.shape == (32,) and out.d_fake_logits.shape == (32,)
     assert torch.isfinite(out.d_loss) and torch.isfinite(out.g_loss)
+
+
+def test_bf16_autocast_step_trains_on_cpu_with_float32_weights() -> None:
+    """bf16 autocast also runs on CPU: products in bfloat16, weights and Adam in float32."""
+    s = build_state(resolve(preset="tiny", overrides={"precision": "bf16"}))
+    before = [p.clone() for p in s.generator.parameters()]
+    out = gan_step(torch.rand(32, 1, 28, 28), s)
+    assert torch.isfinite(out.d_loss) and torch.isfinite(out.g_loss)
+    assert all(p.dtype == torch.float32 for p in s.generator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, s.generator.parameters()))

@@ -31,8 +31,11 @@ def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
     return lambda: (fn(), torch.cuda.synchronize())[0]
 
 
-def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10) -> list[dict[str, Any]]:
+def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10,
+          threads: int | None = None) -> list[dict[str, Any]]:
     """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config."""
+    if threads:
+        torch.set_num_threads(threads)
     candidates: dict[str, Callable[[], None]] = {"roofline": roofline_runner()}
     for i, config in enumerate(configs):
         ours = build_state(config)

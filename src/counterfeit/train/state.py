@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from counterfeit.config import Config
+from counterfeit.errors import ConfigError
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
@@ -36,6 +37,8 @@ class TrainState:
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for, but this torch sees no CUDA GPU (use cpu or auto)")
     return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
 
 
