@@ -28,7 +28,9 @@ def gan_step(real: Tensor, s: TrainState) -> StepOutput:
     with _precision(s):
         with torch.no_grad():
             fake = s.generator(_noise(s, n))  # (n, 1, 28, 28)
-        d_real_logits, d_fake_logits = _d_on_real_and_fake(s, real, fake)  # (n,) each
+        # Two D forwards, not one over cat(real, fake): measured as fast here (no copy of the
+        # batch), and dropout then draws its masks in the textbook's order.
+        d_real_logits, d_fake_logits = s.discriminator(real), s.discriminator(fake)  # (n,) each
         d_loss = s.loss.discriminator(d_real_logits, d_fake_logits)
     _descend(s, s.d_opt, d_loss)
 
@@ -46,16 +48,6 @@ def gan_step(real: Tensor, s: TrainState) -> StepOutput:
 def _noise(s: TrainState, n: int) -> Tensor:
     """This process's slice of one global draw: N processes use the noise one process would."""
     return s.world.shard(s.prior.sample(n * s.world.size, s.noise_rng, s.device))
-
-
-def _d_on_real_and_fake(s: TrainState, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-    """One D forward over real and fake together: D has no batch-dependent layers, so the maths is
-    that of two forwards, with half the matrix-product calls. Dropout draws its masks layer by
-    layer, so with dropout two forwards keep the textbook's draw order (real, then fake)."""
-    if s.config.d_dropout > 0:
-        return s.discriminator(real), s.discriminator(fake)
-    logits = s.discriminator(torch.cat([real, fake]))  # (2n,)
-    return logits[:len(real)], logits[len(real):]
 
 
 def _precision(s: TrainState) -> contextlib.AbstractContextManager:
