@@ -50,5 +50,6 @@ def machine_info() -> dict[str, Any]:
         "cores": physical_cores(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }

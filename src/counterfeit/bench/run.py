@@ -74,7 +74,8 @@ def format_table(results: list[dict[str, Any]]) -> str:
     if not results:
         return ""
     first = results[0]
-    lines = [f"{first['cpu']}, {first['cores']} cores, {first['threads']} torch threads, torch {first['torch']}"
+    lines = [f"{first['cpu']}, {first['cores']} cores, {first['threads']} torch threads "
+             f"(OMP_WAIT_POLICY={first['omp_wait_policy'] or 'unset'}), torch {first['torch']}"
              + (f", {first['cuda']}" if first["cuda"] else ""),
              f"sgemm roofline (1024³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "
              f"{first['load_1min']} (other jobs may share the cores)",
