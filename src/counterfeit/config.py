@@ -17,12 +17,13 @@ DEFAULT_PRESET = "mlp2"
 
 # Allowed values of the string-valued keys; the registries that use them check against these too.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("mlp",),
+    "model": ("mlp", "dcgan"),
     "prior": ("uniform", "normal", "sphere"),
     "activation": ("relu", "leaky_relu"),
     "g_output": ("sigmoid", "tanh"),
-    "init": ("tf-truncated-normal", "torch-default", "tutorial-uniform"),
-    "loss": ("nonsaturating", "minimax"),
+    "init": ("tf-truncated-normal", "torch-default", "tutorial-uniform", "dcgan-normal"),
+    "loss": ("nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp"),
+    "g_init": ("none", "vae"),
     "device": ("auto", "cpu", "cuda"),
     "precision": ("fp32", "bf16"),
 }
@@ -47,17 +48,24 @@ class Config:
     g_output: str = "sigmoid"  # sigmoid: pixels in [0, 1]; tanh: pixels in [-1, 1]
     d_dropout: float = 0.0
     init: str = "tf-truncated-normal"
+    g_init: str = "none"  # "vae": start G from the decoder of a VAE pre-trained on the same data
+    vae_steps: int = 2_000  # VAE pre-training steps when g_init = "vae"
     # -- objective and optimisers --
     loss: str = "nonsaturating"
+    gp_weight: float = 10.0  # wgan-gp's gradient-penalty weight (lambda); other losses ignore it
+    n_critic: int = 1  # D updates per step, each on its own real batch
     lr_g: float = 1e-4
     lr_d: float = 5e-4
     betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
     batch_size: int = 256
     steps: int = 20_000
+    epochs: int = 0  # > 0: train this many passes over the data instead (steps resolved at train time)
+    ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
     # -- what the run records --
     log_every: int = 100
-    sample_every: int = 2_000
+    sample_every: int = 2_000  # a PNG grid in samples/
+    frame_every: int = 2_000  # a frame of progress.gif
     grid_size: int = 64  # fixed-noise samples per snapshot grid
     # -- speed --
     precision: str = "fp32"  # "bf16": forward and backward under bfloat16 autocast (CUDA, or CPUs with bf16)
@@ -145,7 +153,8 @@ def _validate(config: Config, origin: str) -> None:
         value = getattr(config, key)
         if value not in allowed:
             raise ConfigError(f"{origin}: {key}={value!r} is not one of {', '.join(allowed)}")
-    positive = ("z_dim", "batch_size", "steps", "log_every", "sample_every", "grid_size")
+    positive = ("z_dim", "batch_size", "steps", "log_every", "sample_every", "frame_every", "grid_size",
+                "n_critic", "vae_steps")
     for key in positive:
         if getattr(config, key) <= 0:
             raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")
@@ -159,6 +168,16 @@ def _validate(config: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: betas must lie in [0, 1), got {config.betas}")
     if not 0.0 <= config.d_dropout < 1.0:
         raise ConfigError(f"{origin}: d_dropout must lie in [0, 1), got {config.d_dropout}")
+    if not 0.0 <= config.ema < 1.0:
+        raise ConfigError(f"{origin}: ema must lie in [0, 1) (0 = off), got {config.ema}")
+    for key in ("epochs", "gp_weight"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"{origin}: {key} must not be negative, got {getattr(config, key)}")
+    if config.model == "dcgan":
+        for key in ("g_hidden", "d_hidden"):
+            if len(getattr(config, key)) != 2:
+                raise ConfigError(f"{origin}: {key} must list 2 channel widths for model='dcgan' "
+                                  f"(28 = 7 x 2 x 2), got {list(getattr(config, key))}")
 
 
 def from_mapping(values: Mapping[str, Any], origin: str) -> Config:
@@ -228,12 +247,26 @@ def resolve(
     values["preset"] = name
     origin = f"preset {name}"
     if config_file is not None:
-        values.update(file_values)
+        values.update(_steps_turn_off_epochs(file_values))
         origin = str(config_file)
     if overrides:
-        values.update(overrides)
+        values.update(_steps_turn_off_epochs(overrides))
         origin = "--set" if config_file is None else f"{config_file} with --set"
     return from_mapping(values, origin)
+
+
+def _steps_turn_off_epochs(layer: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A layer that sets `steps` but not `epochs` means those steps (`--steps 100` on mlp4)."""
+    return {**layer, "epochs": 0} if "steps" in layer and "epochs" not in layer else layer
+
+
+def resolve_epochs(config: Config, dataset_size: int) -> Config:
+    """`epochs` > 0 becomes steps: an epoch is dataset_size // batch_size real batches (the
+    sampler drops a partial last batch), and a step takes n_critic of them."""
+    if config.epochs == 0:
+        return config
+    batches = config.epochs * (dataset_size // config.batch_size)
+    return config.replace(steps=max(1, batches // config.n_critic))
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -282,5 +315,6 @@ def load_run_config(run_dir: Path) -> Config:
 
 __all__ = [
     "Config", "CHOICES", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
-    "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "to_dict", "to_toml",
+    "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs", "to_dict",
+    "to_toml",
 ]

@@ -1,7 +1,8 @@
 """GAN objectives as pure functions of discriminator logits.
 
 With D(x) = sigmoid(logit): -log D(x) = softplus(-logit) and -log(1 - D(x)) = softplus(logit),
-so these are the tutorials' log-sigmoid losses, computed without overflow.
+so the BCE losses are the tutorials' log-sigmoid losses, computed without overflow. For lsgan,
+hinge and wgan-gp, D's raw output is a score (a critic), not a probability's logit.
 """
 
 from __future__ import annotations
@@ -28,13 +29,43 @@ def g_loss_minimax(d_fake_logits: Tensor) -> Tensor:
     return -F.softplus(d_fake_logits).mean()
 
 
+def d_loss_least_squares(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    """LSGAN (Mao et al. 2017, targets 0/1): 1/2 mean((D(x) - 1)^2) + 1/2 mean(D(G(z))^2)."""
+    return 0.5 * ((d_real_logits - 1).square().mean() + d_fake_logits.square().mean())
+
+
+def g_loss_least_squares(d_fake_logits: Tensor) -> Tensor:
+    """LSGAN's G: 1/2 mean((D(G(z)) - 1)^2)."""
+    return 0.5 * (d_fake_logits - 1).square().mean()
+
+
+def d_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    """Hinge (Lim & Ye 2017; Miyato et al. 2018): mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
+    return F.relu(1 - d_real_logits).mean() + F.relu(1 + d_fake_logits).mean()
+
+
+def d_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    """The critic's side of the Wasserstein estimate: mean(D(G(z))) - mean(D(x)). WGAN-GP adds
+    the gradient penalty (gradient_penalty.py), which needs D itself, not only its outputs."""
+    return d_fake_logits.mean() - d_real_logits.mean()
+
+
+def g_loss_critic_score(d_fake_logits: Tensor) -> Tensor:
+    """-mean(D(G(z))): G raises the critic's score; the G loss of both hinge and WGAN."""
+    return -d_fake_logits.mean()
+
+
 @dataclass(frozen=True)
 class GanLoss:
     discriminator: Callable[[Tensor, Tensor], Tensor]
     generator: Callable[[Tensor], Tensor]
+    gradient_penalty: bool = False  # D's loss adds gp_weight x the WGAN-GP penalty
 
 
 LOSSES: dict[str, GanLoss] = {
     "nonsaturating": GanLoss(d_loss_bce, g_loss_nonsaturating),
     "minimax": GanLoss(d_loss_bce, g_loss_minimax),
+    "lsgan": GanLoss(d_loss_least_squares, g_loss_least_squares),
+    "hinge": GanLoss(d_loss_hinge, g_loss_critic_score),
+    "wgan-gp": GanLoss(d_loss_wasserstein, g_loss_critic_score, gradient_penalty=True),
 }

@@ -1,8 +1,10 @@
 """Generators G(z) -> images (B, 1, 28, 28) and discriminators D(x) -> logits (B,)."""
 
 from counterfeit.models.build import build_discriminator, build_generator, count_parameters
+from counterfeit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = [
-    "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_generator", "count_parameters",
+    "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "build_discriminator",
+    "build_generator", "count_parameters",
 ]

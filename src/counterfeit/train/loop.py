@@ -7,17 +7,19 @@ from pathlib import Path
 
 import torch
 
-from counterfeit.config import Config
+from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.loading import load_dataset
 from counterfeit.errors import ConfigError
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.train.progress import Progress
-from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RunDir, check_new_run_dir,
-                                      default_run_path)
+from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
+                                      check_new_run_dir, default_run_path)
 from counterfeit.train.distributed import close_world, init_world
+from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
-from counterfeit.viz import plot_losses, save_grid, to_uint8, write_gif
+from counterfeit.train.vae import pretrain_vae
+from counterfeit.viz import plot_losses
 
 
 def train(config: Config, out: str | Path | None = None, quiet: bool = False) -> Path:
@@ -30,37 +32,40 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     dataset = load_dataset(None if config.data == "embedded" else config.data)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
+    config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
     state = build_state(config, world)
-    world.broadcast_modules(state.generator, state.discriminator)
     run = None if not world.is_main else RunDir.create(  # other processes write nothing
         path, config, {"data_source": dataset.source, "data_images": len(dataset),
                        "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                        "processes": world.size})
-    sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
-                              config.batch_size, seed=config.seed + 2)
-    fixed_noise = state.prior.sample(config.grid_size, torch.Generator(state.device).manual_seed(
-        config.seed + 3), state.device)
+    pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
+    sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2)
+    if config.g_init == "vae":
+        pretrain_vae(state, pixels, run, quiet)
+    world.broadcast_modules(state.generator, state.discriminator)
+    snapshots = Snapshots(state, run) if run else None
 
-    if run:
-        snapshot(state, fixed_noise, run)
+    if snapshots:
+        snapshots.take(state)
     progress = Progress(config.steps, state.step, quiet or not run,
                         plain_every=max(config.log_every, config.steps // 20))
     started = time.perf_counter()
     try:
         while state.step < config.steps:
-            output = gan_step(world.shard(sampler.next()), state)
+            real = torch.cat([world.shard(sampler.next()) for _ in range(config.n_critic)])  # a batch per D update
+            output = gan_step(real, state)
             if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
                 record = log_record(output, state, time.perf_counter() - started, len(dataset))
                 if run:
                     run.append_metrics(record)
                 progress.log(record)
-            if run and (state.step % config.sample_every == 0 or state.step == config.steps):
-                snapshot(state, fixed_noise, run)
+            if snapshots:
+                snapshots.take(state)
             progress.advance()
     finally:
         progress.close()
-    if run:
-        finish(state, run)
+    if run and snapshots:
+        finish(state, run, snapshots)
     close_world(world)
     return path
 
@@ -83,16 +88,10 @@ def log_record(output: StepOutput, state: TrainState, seconds: float, dataset_si
     }
 
 
-@torch.no_grad()
-def snapshot(state: TrainState, fixed_noise: torch.Tensor, run: RunDir) -> None:
-    state.generator.eval()
-    images = state.generator(fixed_noise)
-    state.generator.train()
-    save_grid(to_uint8(images, state.config.pixel_range), run.sample_path(state.step))
-
-
-def finish(state: TrainState, run: RunDir) -> None:
-    run.save_weights(GENERATOR_FILE, state.generator)
+def finish(state: TrainState, run: RunDir, snapshots: Snapshots) -> None:
+    run.save_weights(GENERATOR_FILE, state.sampling_generator)  # the EMA weights when ema > 0
+    if state.ema is not None:
+        run.save_weights(RAW_GENERATOR_FILE, state.generator)
     run.save_weights(DISCRIMINATOR_FILE, state.discriminator)
-    write_gif(run.sample_frames(), run.path / "progress.gif")
+    snapshots.write_gif(run.path / "progress.gif")
     plot_losses(run.read_metrics(), run.path / "losses.png", title=f"{state.config.preset}: losses")

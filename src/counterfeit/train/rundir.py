@@ -5,6 +5,8 @@
     samples/step_NNNNNN.png     grids of the same fixed noise
     progress.gif, losses.png    written at the end
     generator.safetensors, discriminator.safetensors
+    generator_raw.safetensors   G's own weights when ema > 0 (generator.safetensors is the average)
+    vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ METRICS_FILE = "metrics.jsonl"
 SAMPLES_DIR = "samples"
 GENERATOR_FILE = "generator.safetensors"
 DISCRIMINATOR_FILE = "discriminator.safetensors"
+RAW_GENERATOR_FILE = "generator_raw.safetensors"
 
 
 def default_run_path(config: Config, root: Path = Path("runs")) -> Path:
@@ -62,7 +65,10 @@ class RunDir:
         return run
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.path / METRICS_FILE, "a", encoding="utf-8") as handle:
+        self.append_jsonl(METRICS_FILE, record)
+
+    def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
+        with open(self.path / name, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
@@ -70,9 +76,6 @@ class RunDir:
 
     def sample_path(self, step: int) -> Path:
         return self.samples / f"step_{step:06d}.png"
-
-    def sample_frames(self) -> list[Path]:
-        return sorted(self.samples.glob("step_*.png"))
 
     def save_weights(self, name: str, module: torch.nn.Module) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}

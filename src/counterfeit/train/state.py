@@ -13,6 +13,7 @@ from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
 from counterfeit.train.distributed import World
+from counterfeit.train.ema import EMA
 
 
 @dataclass
@@ -26,12 +27,19 @@ class TrainState:
     loss: GanLoss
     noise_rng: torch.Generator  # every z of training comes from here
     device: torch.device
+    ema: EMA | None = None  # the average of G's weights, when config.ema > 0
     step: int = 0  # updates completed
     world: World = World()  # which process of how many (torchrun); one by default
 
     @property
     def images_seen(self) -> int:
-        return self.step * self.config.batch_size
+        """Real images D has read: each step takes n_critic batches."""
+        return self.step * self.config.batch_size * self.config.n_critic
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator that snapshots, saved weights and evaluation use: the average when on."""
+        return self.ema.model if self.ema is not None else self.generator
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -68,4 +76,5 @@ def build_state(config: Config, world: World = World()) -> TrainState:
         noise_rng=noise_rng,
         device=device,
         world=world,
+        ema=EMA(generator, config.ema) if config.ema > 0 else None,
     )

@@ -1,4 +1,4 @@
-"""One training step: one D update, then one G update (Goodfellow et al. 2014, Algorithm 1)."""
+"""One training step: n_critic D updates, then one G update (Goodfellow et al. 2014, Algorithm 1)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from counterfeit.gradient_penalty import gradient_penalty
 from counterfeit.train.adam import adam_step
 from counterfeit.train.state import TrainState
 
@@ -23,8 +24,28 @@ class StepOutput:
 
 
 def gan_step(real: Tensor, s: TrainState) -> StepOutput:
+    """`real` holds config.n_critic batches (this process's rows of each) back to back, one per
+    D update; the logged D values are those of the last D update."""
+    batches = real.chunk(s.config.n_critic)
+    for batch in batches:
+        d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s)
+
+    # G: non-saturating by default, ascend log D(G(z)) on a fresh z. Gradients are taken for G's
+    # parameters only, so D's weights get no gradient work at all.
+    with _precision(s):
+        g_fake_logits = s.discriminator(s.generator(_noise(s, len(batches[0]))))
+        g_loss = s.loss.generator(g_fake_logits)
+    _descend(s, s.g_opt, g_loss)
+    if s.ema is not None:
+        s.ema.update(s.generator)
+
+    s.step += 1
+    return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
+
+
+def discriminator_step(real: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
+    """One D update. With BCE: ascend log D(x) + log(1 - D(G(z))). G runs without a graph."""
     n = real.shape[0]  # this process's rows of the global batch
-    # D: ascend log D(x) + log(1 - D(G(z))). G runs without a graph: D's update needs no G grads.
     with _precision(s):
         with torch.no_grad():
             fake = s.generator(_noise(s, n))  # (n, 1, 28, 28)
@@ -32,17 +53,10 @@ def gan_step(real: Tensor, s: TrainState) -> StepOutput:
         # batch), and dropout then draws its masks in the textbook's order.
         d_real_logits, d_fake_logits = s.discriminator(real), s.discriminator(fake)  # (n,) each
         d_loss = s.loss.discriminator(d_real_logits, d_fake_logits)
+        if s.loss.gradient_penalty:
+            d_loss = d_loss + s.config.gp_weight * gradient_penalty(s.discriminator, real, fake, s.noise_rng)
     _descend(s, s.d_opt, d_loss)
-
-    # G: non-saturating by default, ascend log D(G(z)) on a fresh z. Gradients are taken for G's
-    # parameters only, so D's weights get no gradient work at all.
-    with _precision(s):
-        g_fake_logits = s.discriminator(s.generator(_noise(s, n)))
-        g_loss = s.loss.generator(g_fake_logits)
-    _descend(s, s.g_opt, g_loss)
-
-    s.step += 1
-    return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
+    return d_loss, d_real_logits, d_fake_logits
 
 
 def _noise(s: TrainState, n: int) -> Tensor:

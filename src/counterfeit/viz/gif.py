@@ -11,7 +11,7 @@ from PIL import Image
 from counterfeit.fileio import atomic_write_bytes
 
 
-def write_gif(frames: Sequence[str | Path], path: str | Path, frame_ms: int = 400,
+def write_gif(frames: Sequence[str | Path | Image.Image], path: str | Path, frame_ms: int = 400,
               last_frame_ms: int = 2000) -> None:
     images = [_load(f) for f in frames]
     if not images:
@@ -23,6 +23,8 @@ def write_gif(frames: Sequence[str | Path], path: str | Path, frame_ms: int = 40
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _load(frame: str | Path) -> Image.Image:
+def _load(frame: str | Path | Image.Image) -> Image.Image:
+    if isinstance(frame, Image.Image):
+        return frame.convert("L")
     with Image.open(frame) as image:
         return image.convert("L")

@@ -21,8 +21,10 @@ def to_uint8(images: Tensor, pixel_range: tuple[float, float]) -> np.ndarray:
     return (unit * 255.0).round().to(torch.uint8).squeeze(1).numpy()
 
 
-def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> Image.Image:
-    """uint8 (N, H, W) -> one grayscale image, `columns` wide (square by default), on a dark frame."""
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2,
+               scale: int = 1) -> Image.Image:
+    """uint8 (N, H, W) -> one grayscale image, `columns` wide (square by default), on a dark frame,
+    enlarged `scale` times."""
     n, h, w = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
@@ -31,13 +33,14 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
         r, c = divmod(i, columns)
         top, left = padding + r * (h + padding), padding + c * (w + padding)
         canvas[top : top + h, left : left + w] = image
-    return Image.fromarray(canvas, mode="L")
+    grid = Image.fromarray(canvas, mode="L")
+    if scale > 1:  # 28-pixel digits are tiny on screen; nearest keeps the pixels honest
+        grid = grid.resize((grid.width * scale, grid.height * scale), Image.Resampling.NEAREST)
+    return grid
 
 
 def save_grid(images: np.ndarray, path: str | Path, columns: int | None = None, scale: int = 2) -> None:
-    grid = image_grid(images, columns)
-    if scale > 1:  # 28-pixel digits are tiny on screen; nearest keeps the pixels honest
-        grid = grid.resize((grid.width * scale, grid.height * scale), Image.Resampling.NEAREST)
+    grid = image_grid(images, columns, scale=scale)
     buffer = io.BytesIO()
     grid.save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())

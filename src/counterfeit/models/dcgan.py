@@ -1,0 +1,71 @@
+"""DCGAN for 28×28 (Radford et al. 2016, scaled to MNIST): transposed convolutions in G, strided
+convolutions in D, no pooling, batch norm in G.
+
+D has no batch norm: the DCGAN paper puts it in every D layer but the first, but batch norm makes
+D(x) depend on the rest of its batch, and the training step scores real and fake images in one
+batched forward; without it that forward is exactly two separate ones.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, z_dim) -> Linear -> (B, c0, 7, 7) -> ConvT -> (B, c1, 14, 14) -> ConvT -> (B, 1, 28, 28)."""
+
+    def __init__(self, z_dim: int, channels: Sequence[int] = (128, 64), output: str = "tanh") -> None:
+        super().__init__()
+        c0, c1 = channels
+        self.project = nn.Sequential(
+            nn.Linear(z_dim, c0 * 7 * 7, bias=False),   # (B, c0·49); BN supplies the bias
+            nn.Unflatten(1, (c0, 7, 7)),                # (B, c0, 7, 7)
+            nn.BatchNorm2d(c0),
+            nn.ReLU(),
+        )
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(c0, c1, 4, 2, 1, bias=False),  # (B, c1, 14, 14)
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, 1, 4, 2, 1),               # (B, 1, 28, 28)
+            nn.Sigmoid() if output == "sigmoid" else nn.Tanh(),
+        )
+        self.z_dim = z_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.upsample(self.project(z))  # (B, 1, 28, 28)
+
+
+class DCGANDiscriminator(nn.Module):
+    """x (B, 1, 28, 28) -> Conv -> (B, c0, 14, 14) -> Conv -> (B, c1, 7, 7) -> Linear -> logit (B,)."""
+
+    def __init__(self, channels: Sequence[int] = (64, 128), leaky_slope: float = 0.2) -> None:
+        super().__init__()
+        c0, c1 = channels
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c0, 4, 2, 1),    # (B, c0, 14, 14)
+            nn.LeakyReLU(leaky_slope),
+            nn.Conv2d(c0, c1, 4, 2, 1),   # (B, c1, 7, 7)
+            nn.LeakyReLU(leaky_slope),
+            nn.Flatten(),                 # (B, c1·49)
+            nn.Linear(c1 * 7 * 7, 1),     # (B, 1) logit
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)  # (B,)
+
+
+@torch.no_grad()
+def init_dcgan_normal(module: nn.Module) -> None:
+    """The DCGAN paper's init: every weight ~ N(0, 0.02); batch norm's scale ~ N(1, 0.02); biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            nn.init.normal_(layer.weight, 1.0, 0.02)
+            nn.init.zeros_(layer.bias)

@@ -1,0 +1,52 @@
+"""Pictures of G during training, all from one fixed batch of noise so that the frames compare:
+a PNG grid every `sample_every` steps, a frame of the progress GIF every `frame_every` steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from counterfeit.train.rundir import RunDir
+from counterfeit.train.state import TrainState
+from counterfeit.viz import image_grid, save_grid, to_uint8, write_gif
+
+GIF_SECONDS = 12.0  # a long run's GIF plays in about this long; frames stay 40..400 ms each
+
+
+class Snapshots:
+    def __init__(self, state: TrainState, run: RunDir) -> None:
+        config = state.config
+        rng = torch.Generator(state.device).manual_seed(config.seed + 3)
+        self.fixed_noise = state.prior.sample(config.grid_size, rng, state.device)  # (grid_size, z_dim)
+        self.run = run
+        self.frames: list[np.ndarray] = []  # uint8 (grid_size, 28, 28) each: small enough to keep
+
+    def take(self, state: TrainState) -> None:
+        """At step 0, every sample_every / frame_every steps, and at the last step."""
+        config, step = state.config, state.step
+        last = step == config.steps
+        png, frame = step % config.sample_every == 0 or last, step % config.frame_every == 0 or last
+        if not (png or frame):
+            return
+        images = render(state.sampling_generator, self.fixed_noise, config.pixel_range)
+        if png:
+            save_grid(images, self.run.sample_path(step))
+        if frame:
+            self.frames.append(images)
+
+    def write_gif(self, path: Path) -> None:
+        frame_ms = int(min(400, max(40, 1000 * GIF_SECONDS / len(self.frames))))
+        write_gif([image_grid(images, scale=2) for images in self.frames], path, frame_ms=frame_ms)
+
+
+@torch.no_grad()
+def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float]) -> np.ndarray:
+    """G(z) in eval mode (batch norm's running statistics), as uint8 (N, 28, 28)."""
+    was_training = generator.training
+    generator.eval()
+    images = to_uint8(generator(z), pixel_range)
+    generator.train(was_training)
+    return images

@@ -1,0 +1,66 @@
+"""mlp4 (the second tutorial) and dcgan: sizes, shapes, inits."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from counterfeit.config import preset_names, resolve
+from counterfeit.models import build_discriminator, build_generator, count_parameters
+
+
+def test_mlp4_parameter_counts_and_shapes() -> None:
+    config = resolve(preset="mlp4")
+    g, d = build_generator(config), build_discriminator(config)
+    assert count_parameters(g) == 1_486_352
+    assert count_parameters(d) == 1_460_225
+    images = g(torch.randn(5, 100))
+    assert images.shape == (5, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert d(images).shape == (5,)
+
+
+def test_mlp4_uses_the_tutorials_xavier_init() -> None:
+    # xavier_init([in, out]) draws U(±1/sqrt(out)): D's last layer (256 -> 1) gets U(±1).
+    d = build_discriminator(resolve(preset="mlp4"))
+    last = [m for m in d.modules() if isinstance(m, nn.Linear)][-1]
+    assert 0.5 < last.weight.abs().max() <= 1.0 and last.bias.abs().max() <= 1.0
+    first = [m for m in d.modules() if isinstance(m, nn.Linear)][0]  # 784 -> 1024: U(±1/32)
+    assert 0.9 / 32 < first.weight.abs().max() <= 1 / 32
+
+
+@pytest.mark.parametrize("d_dropout, rate", [("0.3", 0.3), ("0.7", 0.7)])
+def test_mlp4_dropout_rate(d_dropout: str, rate: float) -> None:
+    d = build_discriminator(resolve(preset="mlp4", overrides={"d_dropout": d_dropout}))
+    assert [m.p for m in d.modules() if isinstance(m, nn.Dropout)] == [rate] * 3
+
+
+def test_dcgan_shapes_and_init() -> None:
+    config = resolve(preset="dcgan")
+    g, d = build_generator(config), build_discriminator(config)
+    z = torch.randn(4, 100)
+    assert g.project(z).shape == (4, 128, 7, 7)
+    assert g.upsample[:3](g.project(z)).shape == (4, 64, 14, 14)
+    images = g(z)
+    assert images.shape == (4, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert d.net[:2](images).shape == (4, 64, 14, 14) and d.net[:4](images).shape == (4, 128, 7, 7)
+    assert d(images).shape == (4,)
+    convs = [m for m in [*g.modules(), *d.modules()] if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert all(abs(m.weight.std().item() - 0.02) < 0.004 for m in convs)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in g.modules())
+
+
+def test_dcgan_channel_widths_come_from_the_hidden_keys() -> None:
+    config = resolve(preset="dcgan", overrides={"g_hidden": "32,16", "d_hidden": "8,16"})
+    g, d = build_generator(config), build_discriminator(config)
+    assert g.project(torch.randn(2, 100)).shape == (2, 32, 7, 7)
+    assert d.net[:4](torch.rand(2, 1, 28, 28)).shape == (2, 16, 7, 7)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_no_discriminator_is_batch_dependent(name: str) -> None:
+    # The training step scores real and fake in one D forward (train mode): that must equal two
+    # forwards, which batch norm in D would break. Dropout is off so both draw no random masks.
+    d = build_discriminator(resolve(preset=name, overrides={"d_dropout": "0"})).train()
+    real, fake = torch.rand(6, 1, 28, 28), torch.rand(10, 1, 28, 28)
+    torch.testing.assert_close(d(torch.cat([real, fake])), torch.cat([d(real), d(fake)]))
