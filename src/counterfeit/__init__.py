@@ -28,12 +28,13 @@ from counterfeit.sampling import generate, load_generator  # noqa: E402
 def train(preset: str | None = None, config: Config | None = None, out: str | Path | None = None,
           quiet: bool = True, **overrides: Any) -> Path:
     """Train from a preset (default mlp2) or a Config, with keyword overrides; returns the run dir."""
+    from counterfeit.config import steps_turn_off_epochs
     from counterfeit.train.loop import train as run_training
 
     if config is None:
         config = resolve(preset=preset, overrides=overrides)
     elif overrides:
-        config = config.replace(**overrides)
+        config = config.replace(**steps_turn_off_epochs(overrides))
     return run_training(config, out=out, quiet=quiet)
 
 

@@ -247,15 +247,15 @@ def resolve(
     values["preset"] = name
     origin = f"preset {name}"
     if config_file is not None:
-        values.update(_steps_turn_off_epochs(file_values))
+        values.update(steps_turn_off_epochs(file_values))
         origin = str(config_file)
     if overrides:
-        values.update(_steps_turn_off_epochs(overrides))
+        values.update(steps_turn_off_epochs(overrides))
         origin = "--set" if config_file is None else f"{config_file} with --set"
     return from_mapping(values, origin)
 
 
-def _steps_turn_off_epochs(layer: Mapping[str, Any]) -> Mapping[str, Any]:
+def steps_turn_off_epochs(layer: Mapping[str, Any]) -> Mapping[str, Any]:
     """A layer that sets `steps` but not `epochs` means those steps (`--steps 100` on mlp4)."""
     return {**layer, "epochs": 0} if "steps" in layer and "epochs" not in layer else layer
 
@@ -315,6 +315,6 @@ def load_run_config(run_dir: Path) -> Config:
 
 __all__ = [
     "Config", "CHOICES", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
-    "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs", "to_dict",
-    "to_toml",
+    "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
+    "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+import counterfeit
 from counterfeit.config import load_run_config, parse_set, resolve, resolve_epochs
 from counterfeit.losses import LOSSES
 from counterfeit.train.loop import train
@@ -94,3 +95,9 @@ def test_gif_frames_and_png_grids_have_their_own_cadence(tmp_path: Path) -> None
     assert len(list((run / "samples").glob("*.png"))) == 3  # steps 0, 25, 50
     with Image.open(run / "progress.gif") as gif:
         assert gif.n_frames == 6  # steps 0, 10, ..., 50
+
+
+def test_api_steps_override_a_configs_epochs(tmp_path: Path) -> None:
+    config = resolve(preset="tiny", overrides={"epochs": "5"})
+    run = counterfeit.train(config=config, steps=2, out=tmp_path / "run")
+    assert load_run_config(run).steps == 2
