@@ -13,6 +13,7 @@ from PIL import Image
 import counterfeit
 from counterfeit.config import load_run_config, parse_set, resolve, resolve_epochs
 from counterfeit.losses import LOSSES
+from counterfeit.train import snapshots
 from counterfeit.train.loop import train
 from counterfeit.train.state import build_state
 from counterfeit.train.step import gan_step
@@ -101,3 +102,10 @@ def test_api_steps_override_a_configs_epochs(tmp_path: Path) -> None:
     config = resolve(preset="tiny", overrides={"epochs": "5"})
     run = counterfeit.train(config=config, steps=2, out=tmp_path / "run")
     assert load_run_config(run).steps == 2
+
+
+def test_long_runs_thin_the_gif_to_its_frame_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshots, "GIF_MAX_FRAMES", 4)
+    run = train(resolve(preset="tiny", overrides={"frame_every": "5", "steps": "40"}), out=tmp_path / "run", quiet=True)
+    with Image.open(run / "progress.gif") as gif:
+        assert gif.n_frames == 4  # of 9 frames (steps 0, 5, ..., 40): every 3rd (0, 15, 30) and the last

@@ -3,6 +3,7 @@ a PNG grid every `sample_every` steps, a frame of the progress GIF every `frame_
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from counterfeit.train.state import TrainState
 from counterfeit.viz import image_grid, save_grid, to_uint8, write_gif
 
 GIF_SECONDS = 12.0  # a long run's GIF plays in about this long; frames stay 40..400 ms each
+GIF_MAX_FRAMES = 200  # ~30 kB a frame of noisy early digits: longer runs keep every k-th frame
 
 
 class Snapshots:
@@ -38,8 +40,10 @@ class Snapshots:
             self.frames.append(images)
 
     def write_gif(self, path: Path) -> None:
-        frame_ms = int(min(400, max(40, 1000 * GIF_SECONDS / len(self.frames))))
-        write_gif([image_grid(images, scale=2) for images in self.frames], path, frame_ms=frame_ms)
+        stride = math.ceil(len(self.frames) / GIF_MAX_FRAMES)
+        frames = self.frames[::stride] + ([self.frames[-1]] if (len(self.frames) - 1) % stride else [])
+        frame_ms = int(min(400, max(40, 1000 * GIF_SECONDS / len(frames))))
+        write_gif([image_grid(images, scale=2) for images in frames], path, frame_ms=frame_ms)
 
 
 @torch.no_grad()
