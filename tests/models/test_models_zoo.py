@@ -59,8 +59,8 @@ def test_dcgan_channel_widths_come_from_the_hidden_keys() -> None:
 
 @pytest.mark.parametrize("name", preset_names())
 def test_no_discriminator_is_batch_dependent(name: str) -> None:
-    # The training step scores real and fake in one D forward (train mode): that must equal two
-    # forwards, which batch norm in D would break. Dropout is off so both draw no random masks.
+    # D's verdict on an image must not depend on its batch (torchrun splits batches over processes):
+    # batch norm in D would break this. Dropout is off so that no random masks are drawn.
     d = build_discriminator(resolve(preset=name, overrides={"d_dropout": "0"})).train()
     real, fake = torch.rand(6, 1, 28, 28), torch.rand(10, 1, 28, 28)
     torch.testing.assert_close(d(torch.cat([real, fake])), torch.cat([d(real), d(fake)]))

@@ -1,9 +1,9 @@
 """DCGAN for 28×28 (Radford et al. 2016, scaled to MNIST): transposed convolutions in G, strided
 convolutions in D, no pooling, batch norm in G.
 
-D has no batch norm: the DCGAN paper puts it in every D layer but the first, but batch norm makes
-D(x) depend on the rest of its batch, and the training step scores real and fake images in one
-batched forward; without it that forward is exactly two separate ones.
+D has no batch norm (a common choice on MNIST): the DCGAN paper puts it in every D layer but the
+first, but batch norm makes D(x) depend on the rest of its batch, so D's verdict on an image would
+change with the batch it came in, and with how torchrun splits the batch over processes.
 """
 
 from __future__ import annotations
