@@ -103,6 +103,57 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from counterfeit.metrics.evaluate import evaluate_path, evaluate_real
+    from counterfeit.metrics.evaluator import load_evaluator
+
+    if args.real == (args.target is not None):
+        raise UserError("give either RUN_DIR|SAMPLES.npz or --real")
+    evaluator = load_evaluator(args.evaluator)
+    if args.real:
+        report = evaluate_real(args.data, args.n, evaluator)
+    else:
+        report = evaluate_path(args.target, args.n, args.seed, args.data, evaluator)
+    print(json.dumps(report.to_json()) if args.json else report.table())
+    return 0
+
+
+def cmd_evaluator_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from counterfeit.metrics.evaluator import EVALUATOR_SHA256, weights_path
+    from counterfeit.metrics.evaluator_train import TrainSettings, train_evaluator
+
+    out = args.out or weights_path().parent
+    settings = TrainSettings() if args.epochs is None else replace(TrainSettings(), epochs=args.epochs)
+    record = train_evaluator(out, settings, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"held-out accuracy {record['heldout_accuracy']:.4f}, {record['train_seconds']:.0f} s; "
+          f"wrote {out}; sha256 {record['sha256']}")
+    if record["sha256"] != EVALUATOR_SHA256:
+        print("note: this differs from EVALUATOR_SHA256 in counterfeit/metrics/evaluator.py; "
+              "set it to ship these weights", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluator_info(args: argparse.Namespace) -> int:
+    from counterfeit.metrics.evaluator import load_evaluator, read_record, weights_path
+
+    evaluator = load_evaluator(args.evaluator)  # checks the sha256
+    record = read_record((args.evaluator or weights_path()).with_name("evaluator.json"))
+    split = record["split"]
+    print(f"weights   {args.evaluator or weights_path()}")
+    print(f"sha256    {evaluator.sha256} (verified)")
+    print(f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out digits "
+          f"(train {record['train_accuracy']:.2%} on {split['train']})")
+    print(f"data      {record['data']} (fingerprint {record['data_fingerprint']})")
+    print(f"split     {split['method']}; indices sha256 {split['indices_sha256'][:16]}...")
+    print(f"trained   by `{record['command']}` in {record['train_seconds']:.0f} s "
+          f"(torch {record['torch']}, {record['torch_threads']} threads)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="counterfeit", description="Train, watch and judge GANs on MNIST-like images.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -149,6 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dir", type=Path, default=Path("data"), help="where to put the .gz files (default data/)")
     download.add_argument("--base-url", help="a mirror to use instead of the default")
     download.set_defaults(func=cmd_download)
+
+    evaluate = sub.add_parser("eval", help="judge a run or a samples file against real digits, beside the real floor")
+    evaluate.add_argument("target", nargs="?", type=Path, metavar="RUN_DIR|SAMPLES.npz")
+    evaluate.add_argument("--real", action="store_true", help="only the floor: held-out real images vs the reference")
+    evaluate.add_argument("--n", type=_positive_int, default=2000, help="sample size (default 2000)")
+    evaluate.add_argument("--seed", type=_int, default=0, help="noise seed when sampling a run (default 0)")
+    evaluate.add_argument("--data", help="real data (IDX or .npz); default: the run's data, else embedded MNIST")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout instead of a table")
+    evaluate.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)  # a weights file, for checks
+    evaluate.set_defaults(func=cmd_eval)
+
+    evaluator = sub.add_parser("evaluator", help="the MNIST evaluator network behind the metrics")
+    evaluator_sub = evaluator.add_subparsers(dest="evaluator_command", required=True, parser_class=_Parser)
+    ev_train = evaluator_sub.add_parser("train", help="retrain it on the fixed split (deterministic, a few minutes)")
+    ev_train.add_argument("--out", type=Path, help="directory for the weights and JSON (default: the package's)")
+    ev_train.add_argument("--epochs", type=_positive_int, help="default 12")
+    ev_train.set_defaults(func=cmd_evaluator_train)
+    ev_info = evaluator_sub.add_parser("info", help="accuracy, split and sha256 of the shipped weights")
+    ev_info.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)
+    ev_info.set_defaults(func=cmd_evaluator_info)
     return parser
 
 

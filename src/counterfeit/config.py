@@ -69,6 +69,9 @@ class Config:
     grid_size: int = 64  # fixed-noise samples per snapshot grid
     # -- speed --
     precision: str = "fp32"  # "bf16": forward and backward under bfloat16 autocast (CUDA, or CPUs with bf16)
+    # -- judging while training (counterfeit.metrics) --
+    eval_every: int = 0  # steps between cheap evaluations (FID, precision, recall, ...); 0: off
+    collapse_abort: bool = False  # stop the run (weights saved) when a collapse signal fires
 
     def replace(self, **changes: Any) -> "Config":
         return from_mapping({**to_dict(self), **changes}, origin="config")
@@ -164,6 +167,8 @@ def _validate(config: Config, origin: str) -> None:
     for key in ("g_hidden", "d_hidden"):
         if not getattr(config, key) or min(getattr(config, key)) <= 0:
             raise ConfigError(f"{origin}: {key} must list positive layer widths")
+    if config.eval_every < 0:
+        raise ConfigError(f"{origin}: eval_every must be 0 (off) or positive, got {config.eval_every}")
     if not all(0.0 <= b < 1.0 for b in config.betas):
         raise ConfigError(f"{origin}: betas must lie in [0, 1), got {config.betas}")
     if not 0.0 <= config.d_dropout < 1.0:

@@ -10,6 +10,7 @@ import torch
 from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.loading import load_dataset
 from counterfeit.errors import ConfigError
+from counterfeit.metrics.training import TrainingWatch
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.train.progress import Progress
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
@@ -33,6 +34,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
     config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
+    # Every process evaluates the same synchronised G on the same noise, so all stop together.
+    watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
     state = build_state(config, world)
     run = None if not world.is_main else RunDir.create(  # other processes write nothing
         path, config, {"data_source": dataset.source, "data_images": len(dataset),
@@ -44,6 +47,7 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         pretrain_vae(state, pixels, run, quiet)
     world.broadcast_modules(state.generator, state.discriminator)
     snapshots = Snapshots(state, run) if run else None
+    append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
 
     if snapshots:
         snapshots.take(state)
@@ -59,13 +63,18 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
                 if run:
                     run.append_metrics(record)
                 progress.log(record)
+                watch.on_losses(record, append)
+            watch.on_step(state.step, state.sampling_generator, append)
             if snapshots:
                 snapshots.take(state)
             progress.advance()
+            if watch.stop:
+                break
     finally:
         progress.close()
     if run and snapshots:
         finish(state, run, snapshots)
+        watch.finish(run.read_metrics(), run.path / "metrics.png")
     close_world(world)
     return path
 

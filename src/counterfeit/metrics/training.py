@@ -1,0 +1,72 @@
+"""What the training loop calls: a cheap evaluation every `eval_every` steps into metrics.jsonl,
+collapse signals (logged, warned once, optionally stopping the run), and metrics.png at the end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from counterfeit.config import Config
+from counterfeit.data.dataset import Dataset
+from counterfeit.metrics.collapse import CollapseMonitor, Signal
+from counterfeit.metrics.evaluate import real_data
+from counterfeit.metrics.evaluator import load_evaluator
+from counterfeit.metrics.features import extract
+from counterfeit.metrics.registry import FAST, compute
+from counterfeit.priors import Prior
+from counterfeit.viz.grid import to_uint8
+from counterfeit.viz.metric_plots import plot_eval_metrics
+
+Append = Callable[[dict[str, Any]], None]
+EVAL_N = 2000  # samples per in-training evaluation (and reference/held-out images for its floor)
+
+
+class TrainingWatch:
+    def __init__(self, config: Config, dataset: Dataset, quiet: bool) -> None:
+        self.config, self.quiet = config, quiet
+        self.monitor = CollapseMonitor(config.steps)
+        self.stop = False  # set when a signal fires and config.collapse_abort asks to stop
+        if config.eval_every:
+            self.evaluator = load_evaluator()
+            self.real = real_data(dataset, self.evaluator, EVAL_N)
+
+    def on_losses(self, record: dict[str, Any], append: Append) -> None:
+        self._report(self.monitor.observe_losses(record), append)
+
+    def on_step(self, step: int, generator: nn.Module, append: Append) -> None:
+        """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
+        every = self.config.eval_every
+        if every and (step % every == 0 or step == self.config.steps):
+            metrics = compute(extract(self.evaluator, self._samples(generator)), self.real.reference, FAST)
+            append({"step": step, "eval_n": EVAL_N, **metrics})
+            self._report(self.monitor.observe_eval(step, metrics), append)
+
+    @torch.no_grad()
+    def _samples(self, generator: nn.Module) -> Any:
+        """The same seeded noise every time, so the curve follows G and not the draw."""
+        device = next(generator.parameters()).device
+        rng = torch.Generator(device).manual_seed(self.config.seed + 4)
+        z = Prior(self.config.prior, self.config.z_dim).sample(EVAL_N, rng, device)
+        was_training = generator.training
+        generator.eval()
+        images = torch.cat([generator(chunk) for chunk in z.split(500)])
+        generator.train(was_training)
+        return to_uint8(images, self.config.pixel_range)
+
+    def _report(self, signals: list[Signal], append: Append) -> None:
+        for signal in signals:
+            append(signal.record())
+            if not self.quiet:
+                tqdm.write(f"warning: possible collapse at step {signal.step}: {signal.message}",
+                           file=sys.stderr)
+            self.stop = self.stop or self.config.collapse_abort
+
+    def finish(self, records: list[dict[str, Any]], path: Path) -> None:
+        if self.config.eval_every:
+            plot_eval_metrics(records, self.real.floor, path, title=f"{self.config.preset}: metrics "
+                              f"({EVAL_N} samples; dashed: held-out real)")

@@ -1,0 +1,42 @@
+"""In-training evaluation curves from metrics.jsonl, with the real-data floor as dashed lines."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from counterfeit.fileio import atomic_write_bytes  # noqa: E402
+
+PANELS = (("FID (MNIST evaluator)", ("fid",), True),
+          ("precision / recall", ("precision", "recall"), False),
+          ("classes covered", ("classes_covered",), False),
+          ("diversity (x real)", ("diversity",), False))
+
+
+def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, float],
+                      path: str | Path, title: str = "") -> None:
+    rows = [r for r in records if "fid" in r]
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 9), sharex=True)
+    for ax, (label, keys, log_scale) in zip(axes, PANELS):
+        for key in keys:
+            line, = ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=key)
+            if key in floor:
+                ax.axhline(floor[key], color=line.get_color(), ls="--", lw=0.9)
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_ylabel(label)
+        if len(keys) > 1:
+            ax.legend()
+    axes[0].set_title(title)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
