@@ -14,10 +14,12 @@ from typing import Any, Mapping
 from counterfeit.errors import ConfigError
 
 DEFAULT_PRESET = "mlp2"
+# Models that draw the class they are given, G(z, y) and D(x, y); they train on labelled data.
+CONDITIONAL_MODELS = ("cmlp", "cdcgan")
 
 # Allowed values of the string-valued keys; the registries that use them check against these too.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("mlp", "dcgan"),
+    "model": ("mlp", "dcgan", "cmlp", "cdcgan"),
     "prior": ("uniform", "normal", "sphere"),
     "activation": ("relu", "leaky_relu"),
     "g_output": ("sigmoid", "tanh"),
@@ -54,6 +56,7 @@ class Config:
     loss: str = "nonsaturating"
     gp_weight: float = 10.0  # wgan-gp's gradient-penalty weight (lambda); other losses ignore it
     n_critic: int = 1  # D updates per step, each on its own real batch
+    aux_weight: float = 0.0  # AC-GAN class loss on D (real) and G (fake) logits; conditional only
     lr_g: float = 1e-4
     lr_d: float = 5e-4
     betas: tuple[float, float] = (0.9, 0.999)
@@ -75,6 +78,10 @@ class Config:
 
     def replace(self, **changes: Any) -> "Config":
         return from_mapping({**to_dict(self), **changes}, origin="config")
+
+    @property
+    def conditional(self) -> bool:
+        return self.model in CONDITIONAL_MODELS
 
     @property
     def pixel_range(self) -> tuple[float, float]:
@@ -183,6 +190,19 @@ def _validate(config: Config, origin: str) -> None:
             if len(getattr(config, key)) != 2:
                 raise ConfigError(f"{origin}: {key} must list 2 channel widths for model='dcgan' "
                                   f"(28 = 7 x 2 x 2), got {list(getattr(config, key))}")
+    _validate_conditional(config, origin)
+
+
+def _validate_conditional(config: Config, origin: str) -> None:
+    if config.aux_weight < 0:
+        raise ConfigError(f"{origin}: aux_weight must be >= 0, got {config.aux_weight}")
+    if config.aux_weight > 0 and not config.conditional:
+        raise ConfigError(f"{origin}: aux_weight needs a conditional model ({', '.join(CONDITIONAL_MODELS)})")
+    if config.model == "cdcgan" and (len(config.g_hidden) != 2 or len(config.d_hidden) != 2):
+        raise ConfigError(f"{origin}: model cdcgan takes two channel widths in g_hidden and d_hidden")
+    if config.conditional and (config.loss == "wgan-gp" or config.g_init != "none"):
+        # The gradient penalty and the VAE decoder are written for G(z) and D(x) without labels.
+        raise ConfigError(f"{origin}: model {config.model} does not support loss wgan-gp or g_init vae yet")
 
 
 def from_mapping(values: Mapping[str, Any], origin: str) -> Config:
@@ -319,7 +339,7 @@ def load_run_config(run_dir: Path) -> Config:
 
 
 __all__ = [
-    "Config", "CHOICES", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
+    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

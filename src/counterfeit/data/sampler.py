@@ -22,12 +22,15 @@ def to_pixels(images: np.ndarray, pixel_range: tuple[float, float]) -> Tensor:
 
 class InMemorySampler:
     """Reshuffles each epoch from its own seeded RNG; an epoch's last partial batch is skipped
-    so every batch has the configured size."""
+    so every batch has the configured size. Optional `labels` (N,) are sliced with the same
+    index as the images, so a batch's labels always belong to its images."""
 
-    def __init__(self, data: Tensor, batch_size: int, seed: int) -> None:
+    def __init__(self, data: Tensor, batch_size: int, seed: int, labels: Tensor | None = None) -> None:
         if batch_size > len(data):
             raise ValueError(f"batch_size {batch_size} exceeds the dataset's {len(data)} images")
-        self.data, self.batch_size = data, batch_size
+        if labels is not None and labels.shape != (len(data),):
+            raise ValueError(f"labels of shape {tuple(labels.shape)} for {len(data)} images")
+        self.data, self.labels, self.batch_size = data, labels, batch_size
         self.rng = torch.Generator().manual_seed(seed)
         self.epoch = 0
         self._new_epoch()
@@ -37,12 +40,17 @@ class InMemorySampler:
         self.position = 0
 
     def next(self) -> Tensor:
+        return self.next_labelled()[0]
+
+    def next_labelled(self) -> tuple[Tensor, Tensor | None]:
+        """Images (B, 1, 28, 28) and their labels (B,), or None when the sampler has none."""
         if self.position + self.batch_size > len(self.data):
             self.epoch += 1
             self._new_epoch()
         index = self.permutation[self.position : self.position + self.batch_size]
         self.position += self.batch_size
-        return self.data.index_select(0, index)
+        labels = None if self.labels is None else self.labels.index_select(0, index)
+        return self.data.index_select(0, index), labels
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state(), "permutation": self.permutation.cpu(),

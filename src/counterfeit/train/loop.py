@@ -12,6 +12,8 @@ from counterfeit.data.loading import load_dataset
 from counterfeit.errors import ConfigError
 from counterfeit.metrics.training import TrainingWatch
 from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.labels import require_labels
+from counterfeit.train.conditioning import next_real
 from counterfeit.train.progress import Progress
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
@@ -34,6 +36,7 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
     config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
+    require_labels(dataset, config)
     # Every process evaluates the same synchronised G on the same noise, so all stop together.
     watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
     state = build_state(config, world)
@@ -42,7 +45,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
                        "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                        "processes": world.size})
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
-    sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2)
+    labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
+    sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2, labels=labels)
     if config.g_init == "vae":
         pretrain_vae(state, pixels, run, quiet)
     world.broadcast_modules(state.generator, state.discriminator)
@@ -56,8 +60,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     started = time.perf_counter()
     try:
         while state.step < config.steps:
-            real = torch.cat([world.shard(sampler.next()) for _ in range(config.n_critic)])  # a batch per D update
-            output = gan_step(real, state)
+            real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
+            output = gan_step(real, state, labels)
             if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
                 record = log_record(output, state, time.perf_counter() - started, len(dataset))
                 if run:

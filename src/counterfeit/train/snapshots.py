@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from counterfeit.labels import snapshot_inputs
+from counterfeit.models.conditional import call_generator
 from counterfeit.train.rundir import RunDir
 from counterfeit.train.state import TrainState
 from counterfeit.viz import image_grid, save_grid, to_uint8, write_gif
@@ -22,7 +24,8 @@ class Snapshots:
     def __init__(self, state: TrainState, run: RunDir) -> None:
         config = state.config
         rng = torch.Generator(state.device).manual_seed(config.seed + 3)
-        self.fixed_noise = state.prior.sample(config.grid_size, rng, state.device)  # (grid_size, z_dim)
+        # (grid_size, z_dim); a conditional run's labels and columns make it a class grid
+        self.fixed_noise, self.fixed_labels, self.columns = snapshot_inputs(config, state.prior, rng, state.device)
         self.run = run
         self.frames: list[np.ndarray] = []  # uint8 (grid_size, 28, 28) each: small enough to keep
 
@@ -33,9 +36,9 @@ class Snapshots:
         png, frame = step % config.sample_every == 0 or last, step % config.frame_every == 0 or last
         if not (png or frame):
             return
-        images = render(state.sampling_generator, self.fixed_noise, config.pixel_range)
+        images = render(state.sampling_generator, self.fixed_noise, config.pixel_range, self.fixed_labels)
         if png:
-            save_grid(images, self.run.sample_path(step))
+            save_grid(images, self.run.sample_path(step), self.columns)
         if frame:
             self.frames.append(images)
 
@@ -43,14 +46,15 @@ class Snapshots:
         stride = math.ceil(len(self.frames) / GIF_MAX_FRAMES)
         frames = self.frames[::stride] + ([self.frames[-1]] if (len(self.frames) - 1) % stride else [])
         frame_ms = int(min(400, max(40, 1000 * GIF_SECONDS / len(frames))))
-        write_gif([image_grid(images, scale=2) for images in frames], path, frame_ms=frame_ms)
+        write_gif([image_grid(images, self.columns, scale=2) for images in frames], path, frame_ms=frame_ms)
 
 
 @torch.no_grad()
-def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float]) -> np.ndarray:
-    """G(z) in eval mode (batch norm's running statistics), as uint8 (N, 28, 28)."""
+def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float],
+           labels: Tensor | None = None) -> np.ndarray:
+    """G(z[, y]) in eval mode (batch norm's running statistics), as uint8 (N, 28, 28)."""
     was_training = generator.training
     generator.eval()
-    images = to_uint8(generator(z), pixel_range)
+    images = to_uint8(call_generator(generator, z, labels), pixel_range)
     generator.train(was_training)
     return images

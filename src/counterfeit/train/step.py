@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 from counterfeit.gradient_penalty import gradient_penalty
+from counterfeit.models.conditional import call_generator
 from counterfeit.train.adam import adam_step
+from counterfeit.train.conditioning import aux_class_loss, discriminate
 from counterfeit.train.state import TrainState
 
 
@@ -23,18 +25,22 @@ class StepOutput:
     d_fake_logits: Tensor
 
 
-def gan_step(real: Tensor, s: TrainState) -> StepOutput:
+def gan_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> StepOutput:
     """`real` holds config.n_critic batches (this process's rows of each) back to back, one per
-    D update; the logged D values are those of the last D update."""
+    D update; the logged D values are those of the last D update. `labels` (one per row of
+    `real`) make the step conditional: D judges (image, label) pairs, and G draws the real
+    batches' labels, so fakes follow the data's class frequencies batch by batch."""
     batches = real.chunk(s.config.n_critic)
-    for batch in batches:
-        d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s)
+    label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
+    for batch, batch_labels in zip(batches, label_batches):
+        d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s, batch_labels)
 
-    # G: non-saturating by default, ascend log D(G(z)) on a fresh z. Gradients are taken for G's
-    # parameters only, so D's weights get no gradient work at all.
+    # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
+    # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
+    y = label_batches[-1]
     with _precision(s):
-        g_fake_logits = s.discriminator(s.generator(_noise(s, len(batches[0]))))
-        g_loss = s.loss.generator(g_fake_logits)
+        g_fake_logits, g_class_logits = discriminate(s, call_generator(s.generator, _noise(s, len(batches[0])), y), y)
+        g_loss = s.loss.generator(g_fake_logits) + aux_class_loss(s, g_class_logits, y)
     _descend(s, s.g_opt, g_loss)
     if s.ema is not None:
         s.ema.update(s.generator)
@@ -43,16 +49,18 @@ def gan_step(real: Tensor, s: TrainState) -> StepOutput:
     return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
 
 
-def discriminator_step(real: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
-    """One D update. With BCE: ascend log D(x) + log(1 - D(G(z))). G runs without a graph."""
+def discriminator_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """One D update. With BCE: ascend log D(x) + log(1 - D(G(z))) [+ log p(y | x) on real x with an
+    AC-GAN head]. G runs without a graph."""
     n = real.shape[0]  # this process's rows of the global batch
     with _precision(s):
         with torch.no_grad():
-            fake = s.generator(_noise(s, n))  # (n, 1, 28, 28)
+            fake = call_generator(s.generator, _noise(s, n), labels)  # (n, 1, 28, 28)
         # Two D forwards, not one over cat(real, fake): measured as fast here (no copy of the
         # batch), and dropout then draws its masks in the textbook's order.
-        d_real_logits, d_fake_logits = s.discriminator(real), s.discriminator(fake)  # (n,) each
-        d_loss = s.loss.discriminator(d_real_logits, d_fake_logits)
+        d_real_logits, real_class_logits = discriminate(s, real, labels)  # (n,) each
+        d_fake_logits, _ = discriminate(s, fake, labels)
+        d_loss = s.loss.discriminator(d_real_logits, d_fake_logits) + aux_class_loss(s, real_class_logits, labels)
         if s.loss.gradient_penalty:
             d_loss = d_loss + s.config.gp_weight * gradient_penalty(s.discriminator, real, fake, s.noise_rng)
     _descend(s, s.d_opt, d_loss)

@@ -1,0 +1,63 @@
+"""Labels for conditional runs: checking the data has them, asking for digits, class grids."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from counterfeit.config import Config
+from counterfeit.data.dataset import Dataset
+from counterfeit.errors import ConfigError, UserError
+from counterfeit.models.conditional import NUM_CLASSES
+from counterfeit.priors import Prior
+
+
+def require_labels(dataset: Dataset, config: Config) -> None:
+    """A conditional model trains on labelled digits 0-9; anything else fails before any work."""
+    if not config.conditional:
+        return
+    if dataset.labels is None:
+        raise ConfigError(f"{dataset.source}: model {config.model} is conditional and needs labels "
+                          "(an IDX labels file beside the images, or an npz 'labels' array); this data has none")
+    if dataset.labels.max() >= NUM_CLASSES:
+        raise ConfigError(f"{dataset.source}: model {config.model} draws classes 0-{NUM_CLASSES - 1}, "
+                          f"but the data has label {int(dataset.labels.max())}")
+
+
+def parse_digit(text: str) -> int | None:
+    """`--digit`: 0-9, or "all" (None) for a class grid."""
+    if text == "all":
+        return None
+    if not (text.isdigit() and int(text) < NUM_CLASSES):
+        raise UserError(f"--digit {text}: expected a digit 0-{NUM_CLASSES - 1} or 'all'")
+    return int(text)
+
+
+def check_conditional(config: Config, digit_given: bool, where: str) -> None:
+    if digit_given and not config.conditional:
+        raise UserError(f"--digit: {where} is an unconditional run (model {config.model}); "
+                        "it cannot be asked for a digit")
+
+
+def balanced_labels(n: int, device: torch.device | str = "cpu") -> Tensor:
+    """0, 1, ..., 9, 0, 1, ...: n labels as even across the classes as n allows."""
+    return torch.arange(n, device=device) % NUM_CLASSES
+
+
+def class_grid_inputs(prior: Prior, per_class: int, rng: torch.Generator,
+                      device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """z and labels for a grid of one row per digit: column j holds the same z in every row, so
+    the rows differ only by the label asked for. Row-major: (10 * per_class, z_dim), (10 * per_class,)."""
+    z = prior.sample(per_class, rng, device).repeat(NUM_CLASSES, 1)
+    labels = torch.arange(NUM_CLASSES, device=device).repeat_interleave(per_class)
+    return z, labels
+
+
+def snapshot_inputs(config: Config, prior: Prior, rng: torch.Generator,
+                    device: torch.device) -> tuple[Tensor, Tensor | None, int | None]:
+    """Fixed (z, labels, grid columns) of the training snapshots: `grid_size` samples, or for a
+    conditional run a class grid of max(1, grid_size // 10) columns, so every digit forms in the GIF."""
+    if not config.conditional:
+        return prior.sample(config.grid_size, rng, device), None, None
+    per_class = max(1, config.grid_size // NUM_CLASSES)
+    return (*class_grid_inputs(prior, per_class, rng, device), per_class)
