@@ -75,12 +75,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from counterfeit.sampling import generate, load_generator, save_samples
+    from counterfeit.labels import parse_digit
+    from counterfeit.sampling import draw, load_generator, save_samples
 
+    if args.digit is not None:
+        parse_digit(args.digit)  # a bad --digit fails before anything is loaded
     if Path(args.out).suffix.lower() not in (".png", ".npz"):
         raise UserError(f"--out {args.out}: expected a .png or .npz file name")
     generator, config = load_generator(args.run_dir)
-    save_samples(generate(generator, config, args.n, seed=args.seed), args.out)
+    samples = draw(generator, config, args.n, seed=args.seed, digit=args.digit)
+    save_samples(samples.images, args.out, samples.labels, samples.columns)
+    print(args.out)
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from counterfeit.interpolate import latent_walk, save_walk
+    from counterfeit.labels import parse_digit
+    from counterfeit.sampling import load_generator
+
+    digit = None if args.digit is None else parse_digit(args.digit)
+    if Path(args.out).suffix.lower() != ".gif":
+        raise UserError(f"--out {args.out}: expected a .gif file name")
+    generator, config = load_generator(args.run_dir)
+    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), config, args.out)
     print(args.out)
     return 0
 
@@ -190,8 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run_dir", type=Path)
     sample.add_argument("-n", type=_positive_int, default=64, help="number of images (default 64)")
     sample.add_argument("--seed", type=_int, default=0)
-    sample.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (`images` uint8 N×28×28)")
+    sample.add_argument("--digit", help="conditional runs: a digit 0-9, or 'all' for a grid of one row per digit")
+    sample.add_argument("--out", required=True,
+                        help="FILE.png (a grid) or FILE.npz (`images` uint8 N×28×28; `labels` for conditional runs)")
     sample.set_defaults(func=cmd_sample)
+
+    walk = sub.add_parser("interpolate", help="a latent walk between two noise vectors, as a GIF")
+    walk.add_argument("run_dir", type=Path)
+    walk.add_argument("--digit", help="conditional runs: walk this digit 0-9 (default: all ten side by side)")
+    walk.add_argument("--steps", type=_positive_int, default=32, help="frames from one end to the other (default 32)")
+    walk.add_argument("--seed", type=_int, default=0, help="picks the two ends")
+    walk.add_argument("--out", required=True, help="FILE.gif")
+    walk.set_defaults(func=cmd_interpolate)
 
     presets = sub.add_parser("presets", help="list the presets, one line each")
     presets.set_defaults(func=cmd_presets)

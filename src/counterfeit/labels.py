@@ -33,10 +33,10 @@ def parse_digit(text: str) -> int | None:
     return int(text)
 
 
-def check_conditional(config: Config, digit_given: bool, where: str) -> None:
-    if digit_given and not config.conditional:
-        raise UserError(f"--digit: {where} is an unconditional run (model {config.model}); "
-                        "it cannot be asked for a digit")
+def refuse_digit_if_unconditional(config: Config, digit: object) -> None:
+    if digit is not None and not config.conditional:
+        raise UserError(f"--digit {digit}: this run's model ({config.model}) is unconditional and "
+                        "cannot be asked for a digit")
 
 
 def balanced_labels(n: int, device: torch.device | str = "cpu") -> Tensor:

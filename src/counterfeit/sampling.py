@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
-from torch import nn
+from torch import Tensor, nn
 
 from counterfeit.config import Config, load_run_config
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_bytes
+from counterfeit.labels import (balanced_labels, class_grid_inputs, parse_digit,
+                                refuse_digit_if_unconditional)
 from counterfeit.models import build_generator
+from counterfeit.models.conditional import NUM_CLASSES, call_generator
 from counterfeit.priors import Prior
 from counterfeit.train.rundir import CONFIG_FILE, GENERATOR_FILE
 from counterfeit.viz import save_grid, to_uint8
@@ -40,23 +45,61 @@ def load_generator(run_dir: str | Path) -> tuple[nn.Module, Config]:
 
 @torch.no_grad()
 def generate(generator: nn.Module, config: Config, n: int, seed: int = 0,
-             batch_size: int = 1000) -> np.ndarray:
-    """n images as uint8 (n, 28, 28), from z drawn with its own seeded RNG."""
+             batch_size: int = 1000, labels: Tensor | None = None) -> np.ndarray:
+    """n images as uint8 (n, 28, 28), from z drawn with its own seeded RNG. A conditional run
+    draws `labels` (n,), by default 0-9 in turn (a class-balanced sample)."""
+    if config.conditional and labels is None:
+        labels = balanced_labels(n)
     rng = torch.Generator().manual_seed(seed)
     prior = Prior(config.prior, config.z_dim)
-    chunks = [to_uint8(generator(prior.sample(min(batch_size, n - i), rng)), config.pixel_range)
+    chunks = [to_uint8(call_generator(generator, prior.sample(min(batch_size, n - i), rng),
+                                      None if labels is None else labels[i : i + batch_size]),
+                       config.pixel_range)
               for i in range(0, n, batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
 
 
-def save_samples(images: np.ndarray, out: str | Path) -> None:
-    """`.png` -> a grid; `.npz` -> `images` uint8 (N, 28, 28)."""
+@torch.no_grad()
+def class_grid(generator: nn.Module, config: Config, per_class: int, seed: int = 0) -> tuple[np.ndarray, Tensor]:
+    """A conditional run's (10 * per_class) images, one row per digit, each column one z."""
+    z, labels = class_grid_inputs(Prior(config.prior, config.z_dim), per_class,
+                                  torch.Generator().manual_seed(seed))
+    return to_uint8(generator(z, labels), config.pixel_range), labels
+
+
+def draw(generator: nn.Module, config: Config, n: int, seed: int = 0,
+         digit: str | None = None) -> Samples:
+    """What `counterfeit sample` draws. `digit`: None (a conditional run cycles 0-9), "0"-"9"
+    (n of that digit) or "all" (a class grid of ceil(n / 10) columns)."""
+    refuse_digit_if_unconditional(config, digit)
+    if digit == "all":
+        images, labels = class_grid(generator, config, math.ceil(n / NUM_CLASSES), seed)
+        return Samples(images, labels.numpy(), columns=len(images) // NUM_CLASSES)
+    if not config.conditional:
+        return Samples(generate(generator, config, n, seed), None, None)
+    labels = balanced_labels(n) if digit is None else torch.full((n,), parse_digit(digit))
+    # Without --digit, ten columns put each digit in its own column.
+    return Samples(generate(generator, config, n, seed, labels=labels), labels.numpy(),
+                   NUM_CLASSES if digit is None else None)
+
+
+@dataclass(frozen=True)
+class Samples:
+    images: np.ndarray  # uint8 (N, 28, 28)
+    labels: np.ndarray | None  # int64 (N,): the digit asked for each image; None if unconditional
+    columns: int | None  # grid columns for a .png; None: square
+
+
+def save_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None,
+                 columns: int | None = None) -> None:
+    """`.png` -> a grid; `.npz` -> `images` uint8 (N, 28, 28) and, if given, `labels` int64 (N,)."""
     out = Path(out)
     if out.suffix.lower() == ".png":
-        save_grid(images, out)
+        save_grid(images, out, columns)
     elif out.suffix.lower() == ".npz":
+        arrays = {"images": images} if labels is None else {"images": images, "labels": labels.astype(np.int64)}
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, images=images)
+        np.savez_compressed(buffer, **arrays)
         atomic_write_bytes(out, buffer.getvalue())
     else:
         raise UserError(f"--out {out}: expected a .png or .npz file name")
