@@ -13,3 +13,14 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished 50-step run of the tiny preset, shared by tests that only read it."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
     return train(resolve(preset="tiny"), out=out, quiet=True)
+
+
+TINY_CONDITIONAL = {"g_hidden": "32", "d_hidden": "32", "z_dim": "8", "batch_size": "16", "steps": "4",
+                    "log_every": "2", "sample_every": "2", "grid_size": "20", "device": "cpu"}
+
+
+@pytest.fixture(scope="session")
+def tiny_cgan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 4-step run of the cgan preset made tiny, shared by tests that only read it."""
+    out = tmp_path_factory.mktemp("runs") / "tiny-cgan"
+    return train(resolve(preset="cgan", overrides=TINY_CONDITIONAL), out=out, quiet=True)
