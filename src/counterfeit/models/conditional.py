@@ -34,6 +34,10 @@ class _Heads(nn.Module):
         super().__init__()
         self.adversarial = nn.Linear(features, 1)
         self.embed = nn.Embedding(NUM_CLASSES, features) if projection else None
+        if self.embed is not None:
+            # nn.Embedding's N(0, 1) would make embed(y)·phi ~sqrt(features) times a linear head's
+            # logit: D starts saturated and G gets no signal. Start at a Linear layer's scale.
+            nn.init.uniform_(self.embed.weight, -features ** -0.5, features ** -0.5)
         self.classifier = nn.Linear(features, aux_classes) if aux_classes else None
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
