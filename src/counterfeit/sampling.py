@@ -67,6 +67,13 @@ def class_grid(generator: nn.Module, config: Config, per_class: int, seed: int =
     return to_uint8(generator(z, labels), config.pixel_range), labels
 
 
+@dataclass(frozen=True)
+class Samples:
+    images: np.ndarray  # uint8 (N, 28, 28)
+    labels: np.ndarray | None  # int64 (N,): the digit asked for each image; None if unconditional
+    columns: int | None  # grid columns for a .png; None: square
+
+
 def draw(generator: nn.Module, config: Config, n: int, seed: int = 0,
          digit: str | None = None) -> Samples:
     """What `counterfeit sample` draws. `digit`: None (a conditional run cycles 0-9), "0"-"9"
@@ -81,13 +88,6 @@ def draw(generator: nn.Module, config: Config, n: int, seed: int = 0,
     # Without --digit, ten columns put each digit in its own column.
     return Samples(generate(generator, config, n, seed, labels=labels), labels.numpy(),
                    NUM_CLASSES if digit is None else None)
-
-
-@dataclass(frozen=True)
-class Samples:
-    images: np.ndarray  # uint8 (N, 28, 28)
-    labels: np.ndarray | None  # int64 (N,): the digit asked for each image; None if unconditional
-    columns: int | None  # grid columns for a .png; None: square
 
 
 def save_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None,
