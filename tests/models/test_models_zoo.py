@@ -61,6 +61,10 @@ def test_dcgan_channel_widths_come_from_the_hidden_keys() -> None:
 def test_no_discriminator_is_batch_dependent(name: str) -> None:
     # D's verdict on an image must not depend on its batch (torchrun splits batches over processes):
     # batch norm in D would break this. Dropout is off so that no random masks are drawn.
-    d = build_discriminator(resolve(preset=name, overrides={"d_dropout": "0"})).train()
+    config = resolve(preset=name, overrides={"d_dropout": "0"})
+    d = build_discriminator(config).train()
     real, fake = torch.rand(6, 1, 28, 28), torch.rand(10, 1, 28, 28)
-    torch.testing.assert_close(d(torch.cat([real, fake])), torch.cat([d(real), d(fake)]))
+    y = torch.arange(16) % 10  # conditional D(x, y) takes labels; the others take none
+    verdict = (lambda x, rows: d(x, y[rows])) if config.conditional else (lambda x, rows: d(x))
+    torch.testing.assert_close(verdict(torch.cat([real, fake]), slice(0, 16)),
+                               torch.cat([verdict(real, slice(0, 6)), verdict(fake, slice(6, 16))]))
