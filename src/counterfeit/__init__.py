@@ -38,7 +38,14 @@ def train(preset: str | None = None, config: Config | None = None, out: str | Pa
     return run_training(config, out=out, quiet=quiet)
 
 
+def resume(run_dir: str | Path, steps: int | None = None, quiet: bool = True) -> Path:
+    """Continue a run from its latest checkpoint; `steps` extends (or sets) its length."""
+    from counterfeit.train.loop import resume as resume_training
+
+    return resume_training(run_dir, {"steps": steps} if steps is not None else None, quiet=quiet)
+
+
 __all__ = [
     "Config", "ConfigError", "DataError", "UserError", "__version__", "generate", "load_generator",
-    "preset_names", "resolve", "train",
+    "preset_names", "resolve", "resume", "train",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from counterfeit.errors import UserError
+from counterfeit.train.interrupt import TrainingStopped
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,15 +46,23 @@ def _int(text: str) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from counterfeit.config import parse_set, resolve
-    from counterfeit.train.loop import train
+    from counterfeit.config import parse_set, read_toml, resolve
+    from counterfeit.train.loop import resume, train
 
     overrides: dict[str, object] = dict(parse_set(args.set))
     for key in ("steps", "seed", "data", "device"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
-    run_dir = train(config, out=args.out, quiet=args.quiet)
+    if args.resume is not None:
+        if args.out is not None:
+            raise UserError(f"--out {args.out}: cannot be combined with --resume (the run directory)")
+        # Every option given must agree with the run's config; resume() names a disagreement.
+        given = {**(read_toml(args.config) if args.config else {}), **overrides}
+        run_dir = resume(args.resume, {**given, **({"preset": args.preset} if args.preset else {})},
+                         quiet=args.quiet)
+    else:
+        config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
+        run_dir = train(config, out=args.out, quiet=args.quiet)
     print(run_dir)
     return 0
 
@@ -187,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"],
                        help="where to train (default: the config's, `auto` = CUDA when available)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                       help="continue a run from its latest checkpoint (with --steps N: to step N)")
     train.add_argument("--quiet", action="store_true", help="print only the run directory")
     train.set_defaults(func=cmd_train)
 
@@ -256,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except TrainingStopped as err:  # Ctrl-C: not an error, the message says how to go on
+        print(f"counterfeit {args.command}: {err}", file=sys.stderr)
+        return err.exit_code
     except UserError as err:
         print(f"counterfeit {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code

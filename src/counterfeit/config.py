@@ -75,6 +75,9 @@ class Config:
     # -- judging while training (counterfeit.metrics) --
     eval_every: int = 0  # steps between cheap evaluations (FID, precision, recall, ...); 0: off
     collapse_abort: bool = False  # stop the run (weights saved) when a collapse signal fires
+    # -- checkpoints (train --resume) --
+    checkpoint_every: int = 1_000  # steps between checkpoints (one is also written at the end)
+    keep_checkpoints: int = 3  # the newest K stay; older ones are removed once a new one is on disk
 
     def replace(self, **changes: Any) -> "Config":
         return from_mapping({**to_dict(self), **changes}, origin="config")
@@ -164,7 +167,7 @@ def _validate(config: Config, origin: str) -> None:
         if value not in allowed:
             raise ConfigError(f"{origin}: {key}={value!r} is not one of {', '.join(allowed)}")
     positive = ("z_dim", "batch_size", "steps", "log_every", "sample_every", "frame_every", "grid_size",
-                "n_critic", "vae_steps")
+                "n_critic", "vae_steps", "checkpoint_every", "keep_checkpoints")
     for key in positive:
         if getattr(config, key) <= 0:
             raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")

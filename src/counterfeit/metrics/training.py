@@ -35,6 +35,15 @@ class TrainingWatch:
             self.evaluator = load_evaluator()
             self.real = real_data(dataset, self.evaluator, EVAL_N)
 
+    def replay(self, records: list[dict[str, Any]]) -> None:
+        """On resume: the monitor's state (streaks, best so far, signals already fired) rebuilt
+        from the run's records up to its checkpoint, in the order the loop observed them."""
+        for record in records:
+            if "d_loss" in record:
+                self.monitor.observe_losses(record)
+            elif "eval_n" in record:
+                self.monitor.observe_eval(record["step"], record)
+
     def on_losses(self, record: dict[str, Any], append: Append) -> None:
         self._report(self.monitor.observe_losses(record), append)
 

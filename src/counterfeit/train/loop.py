@@ -1,23 +1,33 @@
-"""The training loop: orchestrates the step, logging, snapshots and the run directory."""
+"""The training loop: orchestrates the step, logging, snapshots, checkpoints and the run directory."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
 import torch
+from torch import Tensor
 
 from counterfeit.config import Config, resolve_epochs
+from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import load_dataset
-from counterfeit.errors import ConfigError
-from counterfeit.metrics.training import TrainingWatch
 from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.errors import ConfigError, UserError
 from counterfeit.labels import require_labels
+from counterfeit.metrics.training import TrainingWatch
+from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, save_checkpoint
 from counterfeit.train.conditioning import next_real
+from counterfeit.train.guard import NonFiniteGuard
+from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
+from counterfeit.train.lock import run_lock
 from counterfeit.train.progress import Progress
+from counterfeit.train.resume import check_checkpoint_config, check_same_data, record_steps, resume_config, rewind
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
-from counterfeit.train.distributed import close_world, init_world
+from counterfeit.train.distributed import World, close_world, init_world
 from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
@@ -32,11 +42,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     path = world.from_main(Path(out) if out is not None else default_run_path(config))
     if world.is_main:
         check_new_run_dir(path)  # before any work: a bad --out costs nothing
-    dataset = load_dataset(None if config.data == "embedded" else config.data)
-    if config.batch_size > len(dataset):
-        raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
+    dataset = load_data(config)
     config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
-    require_labels(dataset, config)
     # Every process evaluates the same synchronised G on the same noise, so all stop together.
     watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
     state = build_state(config, world)
@@ -44,43 +51,105 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         path, config, {"data_source": dataset.source, "data_images": len(dataset),
                        "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                        "processes": world.size})
+    with run_lock(path) if run else contextlib.nullcontext():
+        run_steps(run, state, dataset, watch, quiet, world)
+    close_world(world)
+    return path
+
+
+def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quiet: bool = False) -> Path:
+    """Continue a run from its latest good checkpoint (from step 0 if it has none)."""
+    path = Path(run_dir)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # ranks > 0 would need their own RNG states
+        raise UserError(f"--resume {path}: resume with one process (not under torchrun)")
+    config = resume_config(path, overrides or {})  # every check before anything changes
+    dataset = load_data(config)
+    check_same_data(path, dataset)
+    watch = TrainingWatch(config, dataset, quiet)
+    with run_lock(path):
+        checkpoint = latest_checkpoint(path)
+        if checkpoint is not None:
+            check_checkpoint_config(checkpoint, config)
+            if checkpoint.step > config.steps:
+                raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
+        run = RunDir(path)
+        record_steps(run, config)
+        rewind(run, checkpoint.step if checkpoint else 0)
+        run_steps(run, build_state(config), dataset, watch, quiet, World(), checkpoint)
+    return path
+
+
+def load_data(config: Config) -> Dataset:
+    dataset = load_dataset(None if config.data == "embedded" else config.data)
+    if config.batch_size > len(dataset):
+        raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
+    require_labels(dataset, config)
+    return dataset
+
+
+def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
+              world: World, checkpoint: Checkpoint | None = None) -> None:
+    """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` is None
+    on the processes that write nothing."""
+    config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
     sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2, labels=labels)
-    if config.g_init == "vae":
-        pretrain_vae(state, pixels, run, quiet)
-    world.broadcast_modules(state.generator, state.discriminator)
     snapshots = Snapshots(state, run) if run else None
     append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
-
-    if snapshots:
-        snapshots.take(state)
+    if checkpoint is not None:
+        restore(checkpoint, state, sampler)
+        watch.replay(run.read_metrics() if run else [])
+    else:
+        begin(state, pixels, run, quiet, world, snapshots)
+    last_checkpoint = checkpoint.path if checkpoint else None
+    guard = NonFiniteGuard(state.device, state.step)
     progress = Progress(config.steps, state.step, quiet or not run,
                         plain_every=max(config.log_every, config.steps // 20))
-    started = time.perf_counter()
-    try:
-        while state.step < config.steps:
-            real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
-            output = gan_step(real, state, labels)
-            if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
-                record = log_record(output, state, time.perf_counter() - started, len(dataset))
-                if run:
-                    run.append_metrics(record)
-                progress.log(record)
-                watch.on_losses(record, append)
-            watch.on_step(state.step, state.sampling_generator, append)
-            if snapshots:
-                snapshots.take(state)
-            progress.advance()
-            if watch.stop:
-                break
-    finally:
-        progress.close()
+    started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
+    with stop_on_signals() as stop:
+        try:
+            while state.step < config.steps:
+                real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
+                output = gan_step(real, state, labels)
+                guard.watch(output)
+                if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
+                    guard.check(state.step, last_checkpoint)  # no NaN in the log
+                    record = log_record(output, state, time.perf_counter() - started, len(dataset))
+                    append(record)
+                    progress.log(record)
+                    watch.on_losses(record, append)
+                watch.on_step(state.step, state.sampling_generator, append)
+                if snapshots:
+                    snapshots.take(state)
+                if run and (state.step % config.checkpoint_every == 0 or state.step == config.steps
+                            or stop.signum or watch.stop):
+                    guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
+                    last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
+                                                      keep=config.keep_checkpoints)
+                if stop.signum:
+                    where = run.path if run else "RUN_DIR"
+                    raise TrainingStopped(f"stopped at step {state.step}; checkpoint {last_checkpoint} saved; "
+                                          f"continue with: counterfeit train --resume {where}", stop.signum)
+                progress.advance()
+                if watch.stop:  # collapse_abort: a signal fired; the run ends here, checkpointed
+                    break
+        finally:
+            progress.close()
     if run and snapshots:
         finish(state, run, snapshots)
         watch.finish(run.read_metrics(), run.path / "metrics.png")
-    close_world(world)
-    return path
+
+
+def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, world: World,
+          snapshots: Snapshots | None) -> None:
+    """Before step 0 of a fresh run (a resumed one has all this in its checkpoint): G's optional
+    VAE pre-training, the same weights on every process, the step-0 snapshot."""
+    if state.config.g_init == "vae":
+        pretrain_vae(state, pixels, run, quiet)
+    world.broadcast_modules(state.generator, state.discriminator)
+    if snapshots:
+        snapshots.take(state)
 
 
 def log_record(output: StepOutput, state: TrainState, seconds: float, dataset_size: int) -> dict:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -59,6 +61,8 @@ def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device
 def build_state(config: Config, world: World = World()) -> TrainState:
     """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order."""
     torch.manual_seed(config.seed)  # parameter init and dropout draw from torch's global RNG
+    random.seed(config.seed)  # nothing draws from these yet; seeded (and checkpointed) so that
+    np.random.seed(config.seed)  # whatever does later stays reproducible
     device = resolve_device(config.device, world.local_rank)
     generator = build_generator(config).to(device)
     discriminator = build_discriminator(config).to(device)

@@ -1,0 +1,229 @@
+"""Checkpoints: one safetensors file per save, holding everything a run needs to go on exactly.
+
+    checkpoints/step_NNNNNN.safetensors
+      tensors   every module of the TrainState (generator/..., discriminator/..., and any other),
+                every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
+                the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]), numpy's
+                (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
+      metadata  JSON strings: format, step, seconds, the resolved config as TOML and its sha256,
+                the sampler's position and epoch, optimiser param groups and scalars, and
+                Python's `random` state
+
+safetensors is raw tensors behind a JSON header: reading one runs no code, so there is no pickle
+here and no `torch.load`. Files are written atomically and the directory is fsynced, so a crash
+leaves either the old set of checkpoints or the old set plus the new file, never half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as safetensors_load
+from safetensors.torch import save as safetensors_save
+from torch import nn
+
+from counterfeit.config import to_toml
+from counterfeit.data.sampler import InMemorySampler
+from counterfeit.errors import UserError
+from counterfeit.fileio import atomic_open, fsync_directory
+from counterfeit.train.state import TrainState
+
+CHECKPOINT_DIR = "checkpoints"
+FORMAT = "counterfeit-checkpoint-1"
+_NAME = re.compile(r"^step_(\d{6,})\.safetensors$")
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be written, read or used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path
+    step: int
+    seconds: float
+    config_toml: str
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+
+def checkpoint_path(run_path: Path, step: int) -> Path:
+    return run_path / CHECKPOINT_DIR / f"step_{step:06d}.safetensors"
+
+
+def step_of(path: Path) -> int:
+    match = _NAME.match(path.name)
+    return int(match.group(1)) if match else -1
+
+
+def list_checkpoints(run_path: Path) -> list[Path]:
+    """The run's checkpoint files, oldest step first (temp files and other names are ignored)."""
+    folder = run_path / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if _NAME.match(p.name)), key=step_of)
+
+
+# -- saving ----------------------------------------------------------------------------------
+
+
+def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler, seconds: float,
+                    keep: int) -> Path:
+    """Write step_NNNNNN.safetensors atomically, then remove all but the newest `keep`."""
+    path = checkpoint_path(run_path, state.step)
+    tensors, meta = _collect(state, sampler, seconds)
+    data = safetensors_save(tensors, metadata={k: json.dumps(v) for k, v in meta.items()})
+    previous = list_checkpoints(run_path)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with atomic_open(path, "wb") as handle:
+            handle.write(data)
+        fsync_directory(path.parent)
+    except OSError as err:
+        kept = f"the last checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint"
+        raise CheckpointError(f"{path}: cannot write checkpoint ({err.strerror or err}); {kept}") from None
+    # Only now, with the new one complete and on disk. Files of later steps are left from before
+    # a resume (damaged, or the resume would have used them): they do not count as newer.
+    done = [p for p in list_checkpoints(run_path) if step_of(p) <= state.step]
+    for old in done[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def _collect(state: TrainState, sampler: InMemorySampler, seconds: float
+             ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    optimisers: dict[str, Any] = {}
+    for name, value in _parts(state):
+        if isinstance(value, nn.Module):
+            tensors.update({f"{name}/{k}": v for k, v in value.state_dict().items()})
+        elif isinstance(value, torch.optim.Optimizer):
+            optimisers[name] = _flatten_optimizer(name, value.state_dict(), tensors)
+        else:
+            tensors[name] = value.get_state()
+    tensors["rng/torch"] = torch.get_rng_state()
+    if state.device.type == "cuda":
+        tensors["rng/cuda"] = torch.cuda.get_rng_state(state.device)
+    sampler_state = sampler.state_dict()
+    tensors["sampler/rng"], tensors["sampler/permutation"] = sampler_state["rng"], sampler_state["permutation"]
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    tensors["rng/numpy"] = torch.from_numpy(np_keys.astype(np.int64))
+    version, py_state, py_gauss = random.getstate()
+    config = to_toml(state.config)
+    meta = {
+        "format": FORMAT,
+        "step": state.step,
+        "seconds": seconds,
+        "config": config,
+        "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
+        "sampler": {"position": sampler_state["position"], "epoch": sampler_state["epoch"]},
+        "optimizers": optimisers,
+        "numpy_random": [np_kind, int(np_pos), int(np_has_gauss), float(np_gauss)],
+        "python_random": [version, list(py_state), py_gauss],
+    }
+    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta
+
+
+def _parts(state: TrainState) -> list[tuple[str, Any]]:
+    """The state's modules, optimisers and RNGs by field name: a field added later (an EMA copy
+    of G, say) is saved and restored without touching this file."""
+    kinds = (nn.Module, torch.optim.Optimizer, torch.Generator)
+    return [(f.name, getattr(state, f.name)) for f in fields(state)
+            if isinstance(getattr(state, f.name), kinds)]
+
+
+def _flatten_optimizer(name: str, state_dict: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
+    """Tensors of the optimiser state go to `tensors`; the rest (param groups, ints) stays JSON."""
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entry in state_dict["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{name}/state/{index}/{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return {"param_groups": state_dict["param_groups"], "scalars": scalars,
+            "params_with_state": sorted({str(i) for i in state_dict["state"]})}
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Parse and check one file; any problem is a CheckpointError naming it."""
+    try:
+        data = path.read_bytes()
+        tensors = safetensors_load(data)  # checks the header and every tensor's extent
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+        meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
+    except (SafetensorError, OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a counterfeit checkpoint (format {meta.get('format')!r})")
+    config = meta.get("config", "")
+    if hashlib.sha256(config.encode()).hexdigest() != meta.get("config_sha256"):
+        raise CheckpointError(f"{path}: config hash does not match its config")
+    if step_of(path) != meta.get("step"):
+        raise CheckpointError(f"{path}: file name does not match its step {meta.get('step')}")
+    return Checkpoint(path, int(meta["step"]), float(meta["seconds"]), config, tensors, meta)
+
+
+def latest_checkpoint(run_path: Path) -> Checkpoint | None:
+    """The newest readable checkpoint, warning on stderr about each damaged newer one. Those are
+    left in place: saving at their step replaces them, and pruning only counts older steps."""
+    for path in reversed(list_checkpoints(run_path)):
+        try:
+            return read_checkpoint(path)
+        except CheckpointError as err:
+            print(f"counterfeit: warning: {err}; trying an earlier checkpoint", file=sys.stderr)
+    return None
+
+
+def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler) -> None:
+    """Put every saved tensor and RNG state back; the state was built from the same config."""
+    tensors, meta = checkpoint.tensors, checkpoint.meta
+    try:
+        for name, value in _parts(state):
+            if isinstance(value, nn.Module):
+                prefix = f"{name}/"
+                value.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            elif isinstance(value, torch.optim.Optimizer):
+                value.load_state_dict(_unflatten_optimizer(name, meta["optimizers"][name], tensors))
+            else:
+                value.set_state(tensors[name])
+        torch.set_rng_state(tensors["rng/torch"])
+        if state.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng/cuda"], state.device)
+        sampler.load_state_dict({"rng": tensors["sampler/rng"], "permutation": tensors["sampler/permutation"],
+                                 **meta["sampler"]})
+        np_kind, np_pos, np_has_gauss, np_gauss = meta["numpy_random"]
+        np.random.set_state((np_kind, tensors["rng/numpy"].numpy().astype(np.uint32), np_pos,
+                             np_has_gauss, np_gauss))
+        version, py_state, py_gauss = meta["python_random"]
+        random.setstate((version, tuple(py_state), py_gauss))
+    except (KeyError, RuntimeError, ValueError, TypeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{checkpoint.path}: does not fit this run's models ({reason})") from None
+    state.step = checkpoint.step
+
+
+def _unflatten_optimizer(name: str, saved: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for index in saved["params_with_state"]:
+        prefix = f"{name}/state/{index}/"
+        entry = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state[int(index)] = {**entry, **saved["scalars"].get(index, {})}
+    # JSON turned tuples (betas) into lists; Adam reads them either way, but keep torch's types.
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in saved["param_groups"]]
+    return {"state": state, "param_groups": groups}

@@ -1,0 +1,88 @@
+"""Resuming a run directory: which config, and putting its records back to the checkpoint's step.
+
+Only `steps` may change on resume; any other change would make the continuation a different run.
+Records written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run
+writes each step once and its files match those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from counterfeit.config import Config, from_mapping, load_run_config, read_toml, to_dict, to_toml
+from counterfeit.data.dataset import Dataset
+from counterfeit.errors import ConfigError, UserError
+from counterfeit.fileio import atomic_write_text
+from counterfeit.train.checkpoint import Checkpoint, CheckpointError
+from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
+
+MAY_CHANGE = ("steps",)
+
+
+def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
+    """The run's config with `overrides` applied; an override that changes anything but
+    `steps` is refused, naming the key and both values."""
+    if not is_run_dir(run_path):
+        raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
+    saved = load_run_config(run_path)
+    wanted = saved.replace(**overrides) if overrides else saved
+    key = _first_difference(saved, wanted)
+    if key is not None:
+        raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
+                          f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; only --steps may change")
+    return wanted
+
+
+def check_checkpoint_config(checkpoint: Checkpoint, config: Config) -> None:
+    """config.toml edited after the checkpoint was written: continuing would mix two runs."""
+    try:
+        saved = from_mapping(tomllib.loads(checkpoint.config_toml), str(checkpoint.path))
+    except (tomllib.TOMLDecodeError, ConfigError) as err:
+        raise CheckpointError(f"{checkpoint.path}: unreadable config ({err})") from None
+    key = _first_difference(saved, config)
+    if key is not None:
+        raise ConfigError(f"{checkpoint.path.parent.parent / CONFIG_FILE}: {key} = {getattr(config, key)!r} "
+                          f"but checkpoint {checkpoint.path.name} was trained with {getattr(saved, key)!r}")
+
+
+def _first_difference(saved: Config, wanted: Config) -> str | None:
+    old, new = to_dict(saved), to_dict(wanted)
+    return next((key for key in old if key not in MAY_CHANGE and old[key] != new[key]), None)
+
+
+def check_same_data(run_path: Path, dataset: Dataset) -> None:
+    recorded = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_fingerprint")
+    if recorded is not None and recorded != dataset.fingerprint:
+        raise UserError(f"--resume {run_path}: the data {dataset.source} has changed since the run "
+                        "started (its fingerprint differs from the one in config.toml)")
+
+
+def record_steps(run: RunDir, config: Config) -> None:
+    """Rewrite config.toml with the new `steps`, keeping its [run] table."""
+    path = run.path / CONFIG_FILE
+    run_info = read_toml(path).get("run", {})
+    if load_run_config(run.path).steps != config.steps:
+        atomic_write_text(path, to_toml(config, run_info))
+
+
+def rewind(run: RunDir, step: int) -> None:
+    """Drop metrics lines and sample grids after `step` (a half-written last line included)."""
+    metrics = run.path / METRICS_FILE
+    if metrics.exists():
+        kept = [line for line in metrics.read_text("utf-8").splitlines() if _step_of(line) is not None
+                and _step_of(line) <= step]
+        atomic_write_text(metrics, "".join(line + "\n" for line in kept))
+    for grid in run.samples.glob("step_*.png"):
+        if int(grid.stem.removeprefix("step_")) > step:
+            grid.unlink()
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record.get("step") if isinstance(record, dict) else None
