@@ -16,7 +16,7 @@ from counterfeit.config import Config, from_mapping, load_run_config, read_toml,
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.checkpoint import Checkpoint, CheckpointError
+from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError
 from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
 
 MAY_CHANGE = ("steps",)
@@ -69,7 +69,11 @@ def record_steps(run: RunDir, config: Config) -> None:
 
 
 def rewind(run: RunDir, step: int) -> None:
-    """Drop metrics lines and sample grids after `step` (a half-written last line included)."""
+    """Drop metrics lines and sample grids after `step` (a half-written last line included), and
+    temp files a killed writer left (the run's lock says no writer is alive)."""
+    for folder in (run.path, run.samples, run.path / CHECKPOINT_DIR):
+        for temp in folder.glob(".*.tmp"):
+            temp.unlink()
     metrics = run.path / METRICS_FILE
     if metrics.exists():
         kept = [line for line in metrics.read_text("utf-8").splitlines() if _step_of(line) is not None
