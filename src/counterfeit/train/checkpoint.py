@@ -90,7 +90,7 @@ def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler,
             handle.write(data)
         fsync_directory(path.parent)
     except OSError as err:
-        kept = f"the last checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint"
+        kept = f"the last checkpoint {previous[-1].name} is intact" if previous else "no earlier checkpoint"
         raise CheckpointError(f"{path}: cannot write checkpoint ({err.strerror or err}); {kept}") from None
     # Only now, with the new one complete and on disk. Files of later steps are left from before
     # a resume (damaged, or the resume would have used them): they do not count as newer.
