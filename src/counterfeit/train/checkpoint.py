@@ -1,7 +1,7 @@
 """Checkpoints: one safetensors file per save, holding everything a run needs to go on exactly.
 
     checkpoints/step_NNNNNN.safetensors
-      tensors   every module of the TrainState (generator/..., discriminator/..., and any other),
+      tensors   every module of the TrainState (generator/..., discriminator/..., an EMA if on),
                 every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
                 the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
@@ -30,7 +30,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
-from torch import nn
 
 from counterfeit.config import to_toml
 from counterfeit.data.sampler import InMemorySampler
@@ -105,12 +104,12 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float
     tensors: dict[str, torch.Tensor] = {}
     optimisers: dict[str, Any] = {}
     for name, value in _parts(state):
-        if isinstance(value, nn.Module):
-            tensors.update({f"{name}/{k}": v for k, v in value.state_dict().items()})
-        elif isinstance(value, torch.optim.Optimizer):
+        if isinstance(value, torch.optim.Optimizer):
             optimisers[name] = _flatten_optimizer(name, value.state_dict(), tensors)
-        else:
+        elif isinstance(value, torch.Generator):
             tensors[name] = value.get_state()
+        else:  # a module, or anything whose state_dict is named tensors (an EMA of G's weights)
+            tensors.update({f"{name}/{k}": v for k, v in value.state_dict().items()})
     tensors["rng/torch"] = torch.get_rng_state()
     if state.device.type == "cuda":
         tensors["rng/cuda"] = torch.cuda.get_rng_state(state.device)
@@ -135,11 +134,11 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float
 
 
 def _parts(state: TrainState) -> list[tuple[str, Any]]:
-    """The state's modules, optimisers and RNGs by field name: a field added later (an EMA copy
-    of G, say) is saved and restored without touching this file."""
-    kinds = (nn.Module, torch.optim.Optimizer, torch.Generator)
-    return [(f.name, getattr(state, f.name)) for f in fields(state)
-            if isinstance(getattr(state, f.name), kinds)]
+    """The state's fields that hold state, by name: modules, optimisers, RNGs, and anything with
+    `load_state_dict` (an EMA of G, say), so a field added later is saved without editing this."""
+    values = [(f.name, getattr(state, f.name)) for f in fields(state)]
+    return [(name, value) for name, value in values
+            if isinstance(value, torch.Generator) or hasattr(value, "load_state_dict")]
 
 
 def _flatten_optimizer(name: str, state_dict: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
@@ -194,13 +193,13 @@ def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler)
     tensors, meta = checkpoint.tensors, checkpoint.meta
     try:
         for name, value in _parts(state):
-            if isinstance(value, nn.Module):
+            if isinstance(value, torch.optim.Optimizer):
+                value.load_state_dict(_unflatten_optimizer(name, meta["optimizers"][name], tensors))
+            elif isinstance(value, torch.Generator):
+                value.set_state(tensors[name])
+            else:
                 prefix = f"{name}/"
                 value.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-            elif isinstance(value, torch.optim.Optimizer):
-                value.load_state_dict(_unflatten_optimizer(name, meta["optimizers"][name], tensors))
-            else:
-                value.set_state(tensors[name])
         torch.set_rng_state(tensors["rng/torch"])
         if state.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng/cuda"], state.device)
