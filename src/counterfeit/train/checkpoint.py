@@ -1,7 +1,8 @@
 """Checkpoints: one safetensors file per save, holding everything a run needs to go on exactly.
 
     checkpoints/step_NNNNNN.safetensors
-      tensors   every module of the TrainState (generator/..., discriminator/..., an EMA if on),
+      tensors   every module of the TrainState (generator/..., discriminator/..., ema/... if on),
+                the extras the loop passes (snapshots/frames: the progress-GIF frames so far),
                 every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
                 the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
@@ -23,7 +24,7 @@ import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -77,10 +78,11 @@ def list_checkpoints(run_path: Path) -> list[Path]:
 
 
 def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler, seconds: float,
-                    keep: int) -> Path:
-    """Write step_NNNNNN.safetensors atomically, then remove all but the newest `keep`."""
+                    keep: int, extras: Mapping[str, Any] | None = None) -> Path:
+    """Write step_NNNNNN.safetensors atomically, then remove all but the newest `keep`. `extras`:
+    more state by name, each with state_dict() -> named tensors and load_state_dict."""
     path = checkpoint_path(run_path, state.step)
-    tensors, meta = _collect(state, sampler, seconds)
+    tensors, meta = _collect(state, sampler, seconds, extras or {})
     data = safetensors_save(tensors, metadata={k: json.dumps(v) for k, v in meta.items()})
     previous = list_checkpoints(run_path)
     try:
@@ -99,11 +101,11 @@ def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler,
     return path
 
 
-def _collect(state: TrainState, sampler: InMemorySampler, seconds: float
+def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, extras: Mapping[str, Any]
              ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors: dict[str, torch.Tensor] = {}
     optimisers: dict[str, Any] = {}
-    for name, value in _parts(state):
+    for name, value in [*_parts(state), *extras.items()]:
         if isinstance(value, torch.optim.Optimizer):
             optimisers[name] = _flatten_optimizer(name, value.state_dict(), tensors)
         elif isinstance(value, torch.Generator):
@@ -188,11 +190,13 @@ def latest_checkpoint(run_path: Path) -> Checkpoint | None:
     return None
 
 
-def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler) -> None:
-    """Put every saved tensor and RNG state back; the state was built from the same config."""
+def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler,
+            extras: Mapping[str, Any] | None = None) -> None:
+    """Put every saved tensor and RNG state back (and the extras' state, as save_checkpoint's);
+    the state was built from the same config."""
     tensors, meta = checkpoint.tensors, checkpoint.meta
     try:
-        for name, value in _parts(state):
+        for name, value in [*_parts(state), *(extras or {}).items()]:
             if isinstance(value, torch.optim.Optimizer):
                 value.load_state_dict(_unflatten_optimizer(name, meta["optimizers"][name], tensors))
             elif isinstance(value, torch.Generator):

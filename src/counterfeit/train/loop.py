@@ -97,8 +97,9 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2, labels=labels)
     snapshots = Snapshots(state, run) if run else None
     append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
+    extras = {"snapshots": snapshots} if snapshots else {}  # checkpointed with the state
     if checkpoint is not None:
-        restore(checkpoint, state, sampler)
+        restore(checkpoint, state, sampler, extras)
         watch.replay(run.read_metrics() if run else [])
     else:
         begin(state, pixels, run, quiet, world, snapshots)
@@ -126,7 +127,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                             or stop.signum or watch.stop):
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
                     last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
-                                                      keep=config.keep_checkpoints)
+                                                      keep=config.keep_checkpoints, extras=extras)
                 if stop.signum:
                     where = run.path if run else "RUN_DIR"
                     raise TrainingStopped(f"stopped at step {state.step}; checkpoint {last_checkpoint} saved; "

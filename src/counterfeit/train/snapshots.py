@@ -1,5 +1,8 @@
 """Pictures of G during training, all from one fixed batch of noise so that the frames compare:
-a PNG grid every `sample_every` steps, a frame of the progress GIF every `frame_every` steps."""
+a PNG grid every `sample_every` steps, a frame of the progress GIF every `frame_every` steps.
+
+The GIF is written at the end from frames kept in memory; checkpoints carry them (state_dict), so
+a resumed run's GIF is the one the run would have made uninterrupted."""
 
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ class Snapshots:
         rng = torch.Generator(state.device).manual_seed(config.seed + 3)
         # (grid_size, z_dim); a conditional run's labels and columns make it a class grid
         self.fixed_noise, self.fixed_labels, self.columns = snapshot_inputs(config, state.prior, rng, state.device)
-        self.run = run
+        self.run, self.config = run, config
         self.frames: list[np.ndarray] = []  # uint8 (grid_size, 28, 28) each: small enough to keep
+        self.frame_steps: list[int] = []  # the step of each frame
 
     def take(self, state: TrainState) -> None:
         """At step 0, every sample_every / frame_every steps, and at the last step."""
@@ -41,6 +45,19 @@ class Snapshots:
             save_grid(images, self.run.sample_path(step), self.columns)
         if frame:
             self.frames.append(images)
+            self.frame_steps.append(step)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {"frames": torch.from_numpy(np.stack(self.frames)),  # uint8 (n, grid_size, 28, 28)
+                "steps": torch.tensor(self.frame_steps, dtype=torch.int64)}
+
+    def load_state_dict(self, saved: dict[str, Tensor]) -> None:
+        """The frames up to a checkpoint, but for the last frame of a finished run that is now
+        extended: an uninterrupted run of the new length has no frame there."""
+        kept = [i for i, step in enumerate(saved["steps"].tolist())
+                if step % self.config.frame_every == 0 or step == self.config.steps]
+        self.frames = [saved["frames"][i].numpy().copy() for i in kept]
+        self.frame_steps = [int(saved["steps"][i]) for i in kept]
 
     def write_gif(self, path: Path) -> None:
         stride = math.ceil(len(self.frames) / GIF_MAX_FRAMES)
