@@ -24,7 +24,7 @@ from counterfeit.train.guard import NonFiniteGuard
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
 from counterfeit.train.lock import run_lock
 from counterfeit.train.progress import Progress
-from counterfeit.train.resume import check_checkpoint_config, check_same_data, record_steps, resume_config, rewind
+from counterfeit.train.resume import check_checkpoint_config, check_same_data, record_config, resume_config, rewind
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
 from counterfeit.train.distributed import World, close_world, init_world
@@ -73,7 +73,7 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
             if checkpoint.step > config.steps:
                 raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
         run = RunDir(path)
-        record_steps(run, config)
+        record_config(run, config)
         rewind(run, checkpoint.step if checkpoint else 0)
         run_steps(run, build_state(config), dataset, watch, quiet, World(), checkpoint)
     return path

@@ -1,8 +1,10 @@
 """Resuming a run directory: which config, and putting its records back to the checkpoint's step.
 
-Only `steps` may change on resume; any other change would make the continuation a different run.
-Records written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run
-writes each step once and its files match those of an uninterrupted run.
+Only the run's length (`steps`, or `epochs`) may change on resume; any other change would make
+the continuation a different run. Records written after the checkpoint (metrics lines, sample
+grids) are dropped, so the resumed run writes each step once and its files match those of an
+uninterrupted run; with no checkpoint the run starts over, so what it wrote before step 0 (VAE
+pre-training) goes too.
 """
 
 from __future__ import annotations
@@ -12,27 +14,35 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import Config, from_mapping, load_run_config, read_toml, to_dict, to_toml
+from counterfeit.config import (Config, from_mapping, load_run_config, read_toml, resolve_epochs,
+                                steps_turn_off_epochs, to_dict, to_toml)
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError
 from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
+from counterfeit.train.vae import VAE_LOG_FILE, VAE_SAMPLES_FILE
 
-MAY_CHANGE = ("steps",)
+MAY_CHANGE = ("steps", "epochs")
 
 
 def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     """The run's config with `overrides` applied; an override that changes anything but
-    `steps` is refused, naming the key and both values."""
+    `steps` or `epochs` is refused, naming the key and both values. The steps are those recorded
+    (an `epochs` run's resolved steps) unless the overrides give new steps or new epochs."""
     if not is_run_dir(run_path):
         raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
     saved = load_run_config(run_path)
-    wanted = saved.replace(**overrides) if overrides else saved
+    wanted = saved.replace(**steps_turn_off_epochs(overrides)) if overrides else saved
     key = _first_difference(saved, wanted)
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
-                          f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; only --steps may change")
+                          f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; only the length (--steps, epochs) may change")
+    if wanted.epochs != saved.epochs:  # new epochs: steps from the run's data (its fingerprint is checked later)
+        images = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_images")
+        if not isinstance(images, int):
+            raise ConfigError(f"{run_path / CONFIG_FILE}: [run] data_images is missing, so epochs cannot change")
+        wanted = resolve_epochs(wanted, images)
     return wanted
 
 
@@ -60,17 +70,18 @@ def check_same_data(run_path: Path, dataset: Dataset) -> None:
                         "started (its fingerprint differs from the one in config.toml)")
 
 
-def record_steps(run: RunDir, config: Config) -> None:
-    """Rewrite config.toml with the new `steps`, keeping its [run] table."""
+def record_config(run: RunDir, config: Config) -> None:
+    """Rewrite config.toml with the new length (`steps`, `epochs`), keeping its [run] table."""
     path = run.path / CONFIG_FILE
     run_info = read_toml(path).get("run", {})
-    if load_run_config(run.path).steps != config.steps:
+    if load_run_config(run.path) != config:
         atomic_write_text(path, to_toml(config, run_info))
 
 
 def rewind(run: RunDir, step: int) -> None:
-    """Drop metrics lines and sample grids after `step` (a half-written last line included), and
-    temp files a killed writer left (the run's lock says no writer is alive)."""
+    """Drop metrics lines and sample grids after `step` (a half-written last line included),
+    temp files a killed writer left (the run's lock says no writer is alive), and at step 0 (no
+    checkpoint: the run starts over) the records of VAE pre-training, which runs again."""
     for folder in (run.path, run.samples, run.path / CHECKPOINT_DIR):
         for temp in folder.glob(".*.tmp"):
             temp.unlink()
@@ -82,6 +93,9 @@ def rewind(run: RunDir, step: int) -> None:
     for grid in run.samples.glob("step_*.png"):
         if int(grid.stem.removeprefix("step_")) > step:
             grid.unlink()
+    if step == 0:
+        for name in (VAE_LOG_FILE, VAE_SAMPLES_FILE):
+            (run.path / name).unlink(missing_ok=True)
 
 
 def _step_of(line: str) -> int | None:
