@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "counterfeit"
 
 def same_run(a: Path, b: Path) -> None:
     """Bit-identical weights, the same sample grids, and metrics equal but for wall time."""
-    for name in ("generator.safetensors", "discriminator.safetensors"):
+    for name in ("generator.safetensors", "discriminator.safetensors", "progress.gif"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     frames = sorted(p.name for p in (a / "samples").iterdir())
     assert frames == sorted(p.name for p in (b / "samples").iterdir())
@@ -40,7 +40,7 @@ def test_checkpoints_hold_the_whole_state(tiny_run: Path) -> None:
     last = read_checkpoint(list_checkpoints(tiny_run)[-1])
     assert last.step == 50 and last.meta["config_sha256"]
     for key in ("rng/torch", "rng/numpy", "noise_rng", "sampler/rng", "sampler/permutation",
-                "g_opt/state/0/exp_avg", "d_opt/state/0/exp_avg_sq"):
+                "g_opt/state/0/exp_avg", "d_opt/state/0/exp_avg_sq", "snapshots/frames", "snapshots/steps"):
         assert key in last.tensors, key
     final = load_file(tiny_run / "generator.safetensors")
     for name, tensor in final.items():
@@ -60,7 +60,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_finished_run_resumed_with_more_steps_is_bit_identical(uninterrupted: Path, tmp_path: Path) -> None:
-    # Stopped at 33 (checkpoints 20, 33), then continued to 50: as if never stopped.
+    # Stopped at 33 (checkpoints 20, 33), then continued to 50: as if never stopped (the GIF drops
+    # the end-of-run frame at 33 that a 50-step run lacks).
     short = train(resolve(preset="tiny", overrides={"log_every": 3, "steps": 33}), out=tmp_path / "r", quiet=True)
     (short / "samples" / "step_000033.png").unlink()  # the end-of-run grid a 50-step run lacks
     resume(short, {"steps": 50}, quiet=True)
