@@ -1,5 +1,5 @@
 """Resume is exact for every preset feature: EMA, n_critic, dropout, batch norm, VAE
-pre-training, epochs, and the progress GIF whose frames live in memory."""
+pre-training, epochs, the progress GIF whose frames live in memory, and in-training evaluation."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import torch
 from safetensors.torch import load_file
 
 from counterfeit.config import load_run_config, resolve
+from counterfeit.data.loading import load_dataset
+from counterfeit.metrics import training
+from counterfeit.metrics.training import TrainingWatch
 from counterfeit.train import loop, vae
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.loop import resume, train
@@ -158,3 +161,47 @@ def test_epochs_run_resumes_to_its_recorded_steps_and_extends(tmp_path: Path,
     resume(run, {"epochs": 8}, quiet=True)  # or a new length in epochs, resolved on the same data
     assert (load_run_config(run).epochs, load_run_config(run).steps) == (8, 24)
     assert [r["step"] for r in without_seconds(run / "metrics.jsonl")] == list(range(1, 25))
+
+
+def test_replayed_watch_remembers_streaks_and_fired_signals() -> None:
+    config = resolve(preset="tiny", overrides={"steps": "1000"})
+    live, replayed = TrainingWatch(config, load_dataset(None), quiet=True), TrainingWatch(config, load_dataset(None),
+                                                                                           quiet=True)
+    records: list[dict] = []
+    for step in range(10, 50, 10):  # four log lines of a D that wins outright: one short of d_wins
+        records.append({"step": step, "d_loss": 1e-4, "d_fake": 1e-4})  # as the loop writes them
+        live.on_losses(records[-1], records.append)
+    records.append({"step": 40, "eval_n": 2000, "classes_covered": 9, "diversity": 0.4})
+    records += [s.record() for s in live.monitor.observe_eval(40, records[-1])]
+    assert [r["collapse"] for r in records if "collapse" in r] == ["low_diversity"]
+    replayed.replay(records)
+    for watch in (live, replayed):  # the fifth line fires d_wins; low diversity does not fire again
+        fired: list[dict] = []
+        watch.on_losses({"step": 50, "d_loss": 1e-4, "d_fake": 1e-4}, fired.append)
+        assert [r["collapse"] for r in fired] == ["d_wins"]
+        assert not watch.monitor.observe_eval(50, {"classes_covered": 9, "diversity": 0.1})
+        assert [s.name for s in watch.monitor.observe_eval(60, {"classes_covered": 7, "diversity": 0.1})] == [
+            "classes_falling"]
+
+
+@pytest.mark.parametrize("abort", [False, True], ids=["eval", "collapse_abort"])
+def test_in_training_evaluation_resumes_exactly(abort: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERFEIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(training, "EVAL_N", 500)  # a quarter of the samples: seconds saved, same logic
+    config = resolve(preset="tiny", overrides={**BASE, "eval_every": "10", "collapse_abort": str(abort).lower()})
+    reference = train(config, out=tmp_path / "reference", quiet=True)
+    records = [json.loads(line) for line in (reference / "metrics.jsonl").read_text().splitlines()]
+    signals = [r["step"] for r in records if "collapse" in r]
+    assert signals  # tiny's G barely moves in 30 steps: its samples look alike
+    if abort:  # stopped at the first signal, with a checkpoint there
+        assert max(r["step"] for r in records) == signals[0]
+        assert read_checkpoint(list_checkpoints(reference)[-1]).step == signals[0]
+        resume(reference, quiet=True)  # continues past it: that signal was reported already
+        assert read_checkpoint(list_checkpoints(reference)[-1]).step == 30
+        return
+    with monkeypatch.context() as patch:
+        crash_before_step(patch, 25)
+        with pytest.raises(Crash):
+            train(config, out=tmp_path / "run", quiet=True)
+    resume(tmp_path / "run", quiet=True)
+    assert_same_run(reference, tmp_path / "run")  # the same evaluations, each signal once
