@@ -65,6 +65,8 @@ FEATURES = {
     "dcgan (batch norm), ema": {"model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8", "init": "dcgan-normal",
                                 "g_output": "tanh", "ema": "0.8"},
     "wgan-gp, n_critic 3": {"loss": "wgan-gp", "n_critic": "3"},
+    "cmlp (labels, AC-GAN head), dropout": {"model": "cmlp", "aux_weight": "1.0", "d_dropout": "0.3",
+                                            "grid_size": "20"},
 }
 
 
