@@ -65,10 +65,49 @@ class EvaluatorNet(nn.Module):
         return self.head(self.features(pixels))
 
 
+def _fold(block: nn.Sequential) -> nn.Conv2d:
+    """Conv + eval-mode BatchNorm -> one Conv with a bias: the same affine map, one pass fewer."""
+    conv, bn = block[0], block[1]
+    assert isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
+    scale = bn.weight / (bn.running_var + bn.eps).sqrt()
+    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                       padding=conv.padding, bias=True)
+    folded.weight.data = (conv.weight * scale[:, None, None, None]).contiguous(memory_format=torch.channels_last)
+    folded.bias.data = bn.bias - bn.running_mean * scale
+    return folded.requires_grad_(False)
+
+
+def _max_pool_2x2(x: Tensor) -> Tensor:
+    """2x2 max-pool as three elementwise maxima of strided views: ~4x faster here than
+    max_pool2d, which also computes indices, on the largest activation of the net."""
+    return torch.maximum(torch.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
+                         torch.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
+
+
+class InferenceFeatures(nn.Module):
+    """EvaluatorNet.features of a net in eval mode, computed with fewer passes over memory:
+    BatchNorm folded into its conv, ReLU moved after the max-pool (a monotone map commutes with
+    max, so the result is the same) and dropout (identity in eval mode) left out. Equal to the
+    net's features up to float rounding; ~2x faster on 10,000 images."""
+
+    def __init__(self, net: EvaluatorNet) -> None:
+        super().__init__()
+        body = net.body
+        self.conv1, self.conv2, self.conv3 = _fold(body[0]), _fold(body[2]), _fold(body[3])
+        self.linear = body[6]
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        x = ((pixels - PIXEL_MEAN) / PIXEL_STD).contiguous(memory_format=torch.channels_last)
+        x = _max_pool_2x2(self.conv1(x)).relu_()                # (B, 32, 14, 14)
+        x = self.conv3(self.conv2(x).relu_()).relu_()           # (B, 64, 4, 4)
+        return self.linear(x.flatten(1)).relu_()                # (B, 128)
+
+
 @dataclass(frozen=True)
 class Evaluator:
     net: EvaluatorNet  # eval mode
     sha256: str
+    features: InferenceFeatures  # net.features for inference, faster
 
 
 def weights_path() -> Path:
@@ -96,7 +135,8 @@ def _load(path: Path) -> Evaluator:
         net.load_state_dict(safetensors_load(data))
     except (SafetensorError, RuntimeError) as err:
         raise UserError(f"{path}: cannot load evaluator weights ({str(err).splitlines()[0]})") from None
-    return Evaluator(net.eval(), sha256)
+    net.eval().requires_grad_(False)
+    return Evaluator(net, sha256, InferenceFeatures(net).eval())
 
 
 def read_record(path: str | Path | None = None) -> dict[str, Any]:

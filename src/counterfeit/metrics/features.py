@@ -30,7 +30,7 @@ def extract(evaluator: Evaluator, images: np.ndarray, batch_size: int = 1000) ->
     pixels = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)  # (N, 28, 28)
     features, probs = [], []
     for chunk in pixels.split(batch_size):
-        feats = evaluator.net.features(chunk.unsqueeze(1))
+        feats = evaluator.features(chunk.unsqueeze(1))
         features.append(feats)
         probs.append(torch.softmax(evaluator.net.head(feats), dim=1))
     return FeatureSet(torch.cat(features), torch.cat(probs), pixels.reshape(len(pixels), -1))

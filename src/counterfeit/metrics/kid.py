@@ -1,24 +1,35 @@
 """Kernel Inception Distance (Bińkowski et al. 2018): unbiased MMD² with a cubic polynomial kernel,
-averaged over random subsets (its std says how much to trust the mean)."""
+averaged over random subsets (its std says how much to trust the mean).
+
+50 subsets of 1,000, as in the authors' reference code (torch-fidelity defaults to 100 of 1,000).
+Subsets are evaluated a group at a time, as batched matrix products: far fewer, larger kernels.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
+SUBSETS_PER_GROUP = 8  # 8 x 1000 x 1000 float32 kernel values: 32 MB per product
 
-def polynomial_kernel(a: Tensor, b: Tensor) -> Tensor:
-    """k(x, y) = (x·y / d + 1)^3, summed in float64."""
-    return (a @ b.T / a.shape[1] + 1).double().pow(3)
+
+def _kernel_sums(a: Tensor, b: Tensor, within: bool) -> Tensor:
+    """(S,) float64 sums of k(x, y) = (x·y / d + 1)^3 over all pairs of a[s] x b[s]; without the
+    diagonal k(x_i, x_i) when `within` (a is b). Cubed in float32, summed in float64."""
+    k = torch.baddbmm(a.new_ones(1, 1, 1), a, b.mT, alpha=1 / a.shape[-1]).pow_(3)  # (S, m, n)
+    total = k.sum(dim=(1, 2), dtype=torch.float64)
+    return total - k.diagonal(dim1=1, dim2=2).sum(dim=1, dtype=torch.float64) if within else total
+
+
+def _mmd2_unbiased(x: Tensor, y: Tensor) -> Tensor:
+    """(S,) U-statistics for batches x (S, m, d), y (S, n, d): within-set sums leave out i == j."""
+    m, n = x.shape[1], y.shape[1]
+    return (_kernel_sums(x, x, True) / (m * (m - 1)) + _kernel_sums(y, y, True) / (n * (n - 1))
+            - 2 * _kernel_sums(x, y, False) / (m * n))
 
 
 def mmd2_unbiased(x: Tensor, y: Tensor) -> float:
-    """U-statistic: the within-set sums leave out the diagonal k(x_i, x_i)."""
-    m, n = len(x), len(y)
-    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
-    within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
-    within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
-    return float(within_x + within_y - 2 * k_xy.mean())
+    return float(_mmd2_unbiased(x[None], y[None])[0])
 
 
 def kid(features_a: Tensor, features_b: Tensor, subsets: int = 50, subset_size: int = 1000,
@@ -26,9 +37,11 @@ def kid(features_a: Tensor, features_b: Tensor, subsets: int = 50, subset_size: 
     """(mean, std) of MMD² over `subsets` random subsets of each set."""
     size = min(subset_size, len(features_a), len(features_b))
     rng = torch.Generator().manual_seed(seed)
-    values = torch.tensor([
-        mmd2_unbiased(features_a[torch.randperm(len(features_a), generator=rng)[:size]],
-                      features_b[torch.randperm(len(features_b), generator=rng)[:size]])
-        for _ in range(subsets)
-    ], dtype=torch.float64)
+    picks = [(torch.randperm(len(features_a), generator=rng)[:size],
+              torch.randperm(len(features_b), generator=rng)[:size]) for _ in range(subsets)]
+    values = torch.cat([
+        _mmd2_unbiased(features_a[torch.stack([a for a, _ in group])],
+                       features_b[torch.stack([b for _, b in group])])
+        for group in (picks[i:i + SUBSETS_PER_GROUP] for i in range(0, subsets, SUBSETS_PER_GROUP))
+    ])
     return float(values.mean()), float(values.std()) if subsets > 1 else 0.0
