@@ -58,3 +58,13 @@ def test_tampered_weights_are_one_clear_error(tmp_path: Path) -> None:
     assert str(tampered) in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(UserError, match="cannot read evaluator weights"):
         load_evaluator(tmp_path / "missing.safetensors")
+
+
+def test_inference_features_equal_the_trained_nets_features() -> None:
+    # BatchNorm folded into the convs and ReLU moved after the max-pool: the same function.
+    evaluator = load_evaluator()
+    pixels = torch.from_numpy(load_dataset(None).images[:200]).float().div(255).unsqueeze(1)
+    with torch.inference_mode():
+        fast, reference = evaluator.features(pixels), evaluator.net.features(pixels)
+    assert fast.shape == reference.shape == (200, FEATURE_DIM)
+    assert torch.allclose(fast, reference, rtol=1e-5, atol=1e-5)
