@@ -14,7 +14,7 @@ import numpy as np
 from counterfeit.fileio import atomic_write_bytes
 
 CACHE_ENV = "COUNTERFEIT_CACHE"
-CACHE_VERSION = "1"  # bump when what is cached changes meaning
+CACHE_VERSION = "2"  # bump when what is cached changes meaning (2: radii from the squared-distance GEMM)
 
 
 def cache_dir() -> Path:

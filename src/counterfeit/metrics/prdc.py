@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from counterfeit.metrics.neighbours import kth_neighbour_distance, squared_distance_blocks
+from counterfeit.metrics.neighbours import distances, kth_neighbour_distance, squared_distance_blocks
 
 K_PRECISION_RECALL = 3
 K_DENSITY_COVERAGE = 5
@@ -27,21 +27,22 @@ def prdc(real: Tensor, fake: Tensor, real_radii_pr: Tensor | None = None,
     if real_radii_dc is None:
         real_radii_dc = kth_neighbour_distance(real, K_DENSITY_COVERAGE)
     fake_radii = kth_neighbour_distance(fake, K_PRECISION_RECALL)
-    # Everything is compared in squared distances: the same answers without a square root per pair.
-    pr_sq, dc_sq, fake_sq = real_radii_pr.square(), real_radii_dc.square(), fake_radii.square()
+    # Compared as distances, not squared: sets of copies put many points exactly on a ball's
+    # boundary, and only the rounded root makes those ties come out as the radii's own did.
     precise = torch.empty(len(fake), dtype=torch.bool)
     balls_holding = torch.empty(len(fake), dtype=torch.long)
     recalled = torch.zeros(len(real), dtype=torch.bool)
     nearest_fake = torch.full((len(real),), float("inf"))
-    for start, block in squared_distance_blocks(fake, real):  # (c, R): fakes start.. x every real
+    for start, squared in squared_distance_blocks(fake, real):  # (c, R): fakes start.. x every real
+        block = distances(squared)
         rows = slice(start, start + len(block))
-        precise[rows] = (block <= pr_sq).any(dim=1)
-        balls_holding[rows] = (block <= dc_sq).sum(dim=1)
-        recalled |= (block <= fake_sq[rows, None]).any(dim=0)
+        precise[rows] = (block <= real_radii_pr).any(dim=1)
+        balls_holding[rows] = (block <= real_radii_dc).sum(dim=1)
+        recalled |= (block <= fake_radii[rows, None]).any(dim=0)
         nearest_fake = torch.minimum(nearest_fake, block.amin(dim=0))
     return {
         "precision": precise.float().mean().item(),
         "recall": recalled.float().mean().item(),
         "density": balls_holding.sum().item() / (K_DENSITY_COVERAGE * len(fake)),
-        "coverage": (nearest_fake <= dc_sq).float().mean().item(),
+        "coverage": (nearest_fake <= real_radii_dc).float().mean().item(),
     }
