@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from counterfeit.fileio import atomic_write_bytes  # noqa: E402
+from counterfeit.viz.plots import pyplot, save_figure
 
 PANELS = (("FID (MNIST evaluator)", ("fid",), True),
           ("precision / recall", ("precision", "recall"), False),
@@ -22,7 +16,7 @@ PANELS = (("FID (MNIST evaluator)", ("fid",), True),
 def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, float],
                       path: str | Path, title: str = "") -> None:
     rows = [r for r in records if "fid" in r]
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 9), sharex=True)
+    fig, axes = pyplot().subplots(len(PANELS), 1, figsize=(8, 9), sharex=True)
     for ax, (label, keys, log_scale) in zip(axes, PANELS):
         for key in keys:
             line, = ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=key)
@@ -36,7 +30,4 @@ def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, 
     axes[0].set_title(title)
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path)
