@@ -142,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.real:
         report = evaluate_real(args.data, args.n, evaluator)
     else:
-        report = evaluate_path(args.target, args.n, args.seed, args.data, evaluator)
+        report = evaluate_path(args.target, args.n, args.seed, args.data, evaluator, args.per_class)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0
 
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--real", action="store_true", help="only the floor: held-out real images vs the reference")
     evaluate.add_argument("--n", type=_positive_int, default=2000, help="sample size (default 2000)")
     evaluate.add_argument("--seed", type=_int, default=0, help="noise seed when sampling a run (default 0)")
+    evaluate.add_argument("--per-class", type=_positive_int, default=1000,
+                          help="conditional runs: samples asked for each digit (default 1000)")
     evaluate.add_argument("--data", help="real data (IDX or .npz); default: the run's data, else embedded MNIST")
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout instead of a table")
     evaluate.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)  # a weights file, for checks

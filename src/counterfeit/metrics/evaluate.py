@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from counterfeit.data.npz import read_npz
 from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.metrics import cache
+from counterfeit.metrics.conditional import DEFAULT_PER_CLASS, conditional_report, conditional_table
 from counterfeit.metrics.evaluator import Evaluator, load_evaluator
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
@@ -66,12 +67,14 @@ class Report:
     real: RealData
     evaluator_sha256: str
     metrics: dict[str, float] = field(default_factory=dict)
+    conditional: dict[str, Any] | None = None  # a conditional run's per-digit scores
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.conditional is None else {"conditional": self.conditional}
         return {"n": self.n, "n_reference": self.real.n_reference, "n_floor": self.real.n_floor,
                 "evaluated": self.what, "data": self.real.source,
                 "evaluator_sha256": self.evaluator_sha256,
-                "metrics": self.metrics, "floor": self.real.floor}
+                "metrics": self.metrics, "floor": self.real.floor, **extra}
 
     def table(self) -> str:
         rows = [("metric", "value", "real floor", "better")]
@@ -86,6 +89,8 @@ class Report:
         if self.n != self.real.n_floor:
             lines.append(f"note: the floor uses {self.real.n_floor} images, not {self.n}; FID and KID "
                          "depend on sample size, so compare with care")
+        if self.conditional is not None:
+            lines += ["", *conditional_table(self.conditional)]
         return "\n".join(lines)
 
 
@@ -115,15 +120,20 @@ def evaluate_real(data: str | None = None, n: int = DEFAULT_N,
 
 
 def evaluate_path(path: Path, n: int = DEFAULT_N, seed: int = 0, data: str | None = None,
-                  evaluator: Evaluator | None = None) -> Report:
+                  evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS) -> Report:
     """A run directory (n samples of its final generator; writes eval.json there) or an .npz of
     samples (`images` uint8 N×28×28 or float in [0, 1]). Real data: `data`, else the run's own,
-    else the embedded digits."""
+    else the embedded digits. A conditional run's n samples are class-balanced, and it is also
+    judged per digit on `per_class` samples asked for each (see metrics/conditional.py)."""
     if not path.is_dir():
         return evaluate_images(read_npz(path).images, str(path), load_dataset(data), n, evaluator)
+    evaluator = evaluator or load_evaluator()
     generator, config = load_generator(path)
     dataset = load_dataset(data or config.data)
-    images = generate(generator, config, n, seed=seed)
+    images = generate(generator, config, n, seed=seed)  # conditional: digits 0-9 in turn
     report = evaluate_images(images, f"{path} (final generator, seed {seed})", dataset, n, evaluator)
+    if config.conditional:
+        report = replace(report, conditional=conditional_report(generator, config, dataset, evaluator,
+                                                                per_class, seed))
     atomic_write_text(path / EVAL_FILE, json.dumps(report.to_json(), indent=2) + "\n")
     return report
