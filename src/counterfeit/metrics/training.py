@@ -7,17 +7,21 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 from tqdm import tqdm
 
+from counterfeit.cond_eval import class_accuracy
 from counterfeit.config import Config
 from counterfeit.data.dataset import Dataset
+from counterfeit.labels import balanced_labels
 from counterfeit.metrics.collapse import CollapseMonitor, Signal
 from counterfeit.metrics.evaluate import real_data
 from counterfeit.metrics.evaluator import load_evaluator
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.registry import FAST, compute
+from counterfeit.models.conditional import call_generator
 from counterfeit.priors import Prior
 from counterfeit.viz.grid import to_uint8
 from counterfeit.viz.metric_plots import plot_eval_metrics
@@ -51,21 +55,30 @@ class TrainingWatch:
         """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
         every = self.config.eval_every
         if every and (step % every == 0 or step == self.config.steps):
-            metrics = compute(extract(self.evaluator, self._samples(generator)), self.real.reference, FAST)
+            images, labels = self._samples(generator)
+            sample = extract(self.evaluator, images)
+            metrics = compute(sample, self.real.reference, FAST)
+            if labels is not None:  # conditional: how often the evaluator reads the digit asked for
+                accuracy = class_accuracy(sample.probs.argmax(1).numpy(), labels.cpu().numpy())
+                metrics.update(cond_accuracy=accuracy["cond_accuracy"],
+                               cond_accuracy_min=accuracy["cond_accuracy_min"])
             append({"step": step, "eval_n": EVAL_N, **metrics})
             self._report(self.monitor.observe_eval(step, metrics), append)
 
     @torch.no_grad()
-    def _samples(self, generator: nn.Module) -> Any:
-        """The same seeded noise every time, so the curve follows G and not the draw."""
+    def _samples(self, generator: nn.Module) -> tuple[np.ndarray, Tensor | None]:
+        """The same seeded noise every time, so the curve follows G and not the draw. A
+        conditional run's sample is class-balanced (digits 0-9 in turn); its labels come back."""
         device = next(generator.parameters()).device
         rng = torch.Generator(device).manual_seed(self.config.seed + 4)
         z = Prior(self.config.prior, self.config.z_dim).sample(EVAL_N, rng, device)
+        labels = balanced_labels(EVAL_N, device) if self.config.conditional else None
         was_training = generator.training
         generator.eval()
-        images = torch.cat([generator(chunk) for chunk in z.split(500)])
+        images = torch.cat([call_generator(generator, z[i : i + 500], None if labels is None else labels[i : i + 500])
+                            for i in range(0, EVAL_N, 500)])
         generator.train(was_training)
-        return to_uint8(images, self.config.pixel_range)
+        return to_uint8(images, self.config.pixel_range), labels
 
     def _report(self, signals: list[Signal], append: Append) -> None:
         for signal in signals:
