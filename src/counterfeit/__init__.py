@@ -9,14 +9,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import os  # noqa: E402
-
-# Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. On a laptop whose few
-# cores other programs share, spinning threads steal the cores the working ones need: with 2
-# threads on 2 busy cores, mlp2's step took 230 ms spinning and 41 ms sleeping. Export
-# OMP_WAIT_POLICY=ACTIVE to choose spinning on a machine of your own.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
