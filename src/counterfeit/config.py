@@ -208,13 +208,16 @@ def _validate_conditional(config: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: model {config.model} does not support loss wgan-gp or g_init vae yet")
 
 
-def from_mapping(values: Mapping[str, Any], origin: str) -> Config:
-    unknown = [k for k in values if k not in FIELD_NAMES]
-    if unknown:
-        key = unknown[0]
+def _check_known_key(key: str, origin: str) -> None:
+    if key not in FIELD_NAMES:
         close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{origin}: unknown config key {key!r}{hint}")
+
+
+def from_mapping(values: Mapping[str, Any], origin: str) -> Config:
+    for key in values:
+        _check_known_key(key, origin)
     config = Config(**{k: _coerce(k, v, origin) for k, v in values.items()})
     _validate(config, origin)
     return config
@@ -305,10 +308,7 @@ def parse_set(items: list[str]) -> dict[str, str]:
         if not sep or not key.strip():
             raise ConfigError(f"--set {item}: expected key=value")
         key = key.strip()
-        if key not in FIELD_NAMES:
-            close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"--set {item}: unknown config key {key!r}{hint}")
+        _check_known_key(key, f"--set {item}")
         result[key] = value
     return result
 

@@ -138,8 +138,9 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
         finally:
             progress.close()
     if run and snapshots:
-        finish(state, run, snapshots)
-        watch.finish(run.read_metrics(), run.path / "metrics.png")
+        records = run.read_metrics()  # read once for both plots
+        finish(state, run, snapshots, records)
+        watch.finish(records, run.path / "metrics.png")
 
 
 def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, world: World,
@@ -171,10 +172,10 @@ def log_record(output: StepOutput, state: TrainState, seconds: float, dataset_si
     }
 
 
-def finish(state: TrainState, run: RunDir, snapshots: Snapshots) -> None:
+def finish(state: TrainState, run: RunDir, snapshots: Snapshots, records: list[dict[str, Any]]) -> None:
     run.save_weights(GENERATOR_FILE, state.sampling_generator)  # the EMA weights when ema > 0
     if state.ema is not None:
         run.save_weights(RAW_GENERATOR_FILE, state.generator)
     run.save_weights(DISCRIMINATOR_FILE, state.discriminator)
     snapshots.write_gif(run.path / "progress.gif")
-    plot_losses(run.read_metrics(), run.path / "losses.png", title=f"{state.config.preset}: losses")
+    plot_losses(records, run.path / "losses.png", title=f"{state.config.preset}: losses")
