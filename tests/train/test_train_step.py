@@ -22,6 +22,7 @@ def test_fast_step_equals_textbook_step(overrides: dict[str, str]) -> None:
     """Same updates in the same order, same noise and (with dropout) the same masks."""
     config = resolve(preset="mlp2", overrides=overrides)
     fast, slow = build_state(config), textbook_state(config)
+    fast.mlp.g.exact_dropout = fast.mlp.d.exact_dropout = True  # nn.Dropout's own draws, as the textbook's
     data = torch.rand(5, 64, 1, 28, 28, generator=torch.Generator().manual_seed(9))
     for state, step in ((fast, gan_step), (slow, textbook_step)):
         torch.manual_seed(1)  # dropout draws from the global RNG: each run gets the same stream

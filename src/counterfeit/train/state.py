@@ -16,6 +16,7 @@ from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
 from counterfeit.train.distributed import World
 from counterfeit.train.ema import EMA
+from counterfeit.train.mlp_step import MLPStep
 
 
 @dataclass
@@ -32,6 +33,7 @@ class TrainState:
     ema: EMA | None = None  # the average of G's weights, when config.ema > 0
     step: int = 0  # updates completed
     world: World = World()  # which process of how many (torchrun); one by default
+    mlp: MLPStep | None = None  # the hand-written backward passes, for plain fully connected nets
 
     @property
     def images_seen(self) -> int:
@@ -81,4 +83,5 @@ def build_state(config: Config, world: World = World()) -> TrainState:
         device=device,
         world=world,
         ema=EMA(generator, config.ema) if config.ema > 0 else None,
+        mlp=MLPStep.build(config, generator, discriminator, config.batch_size // world.size, device),
     )

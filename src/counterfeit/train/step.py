@@ -33,15 +33,21 @@ def gan_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> StepO
     batches = real.chunk(s.config.n_critic)
     label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
     for batch, batch_labels in zip(batches, label_batches):
-        d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s, batch_labels)
+        if s.mlp is not None:  # the same update, backward passes by hand (train/mlp_step.py)
+            d_loss, d_real_logits, d_fake_logits = s.mlp.discriminator_update(batch, _noise(s, len(batch)), s)
+        else:
+            d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s, batch_labels)
 
     # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
     # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
     y = label_batches[-1]
-    with _precision(s):
-        g_fake_logits, g_class_logits = discriminate(s, call_generator(s.generator, _noise(s, len(batches[0])), y), y)
-        g_loss = s.loss.generator(g_fake_logits) + aux_class_loss(s, g_class_logits, y)
-    _descend(s, s.g_opt, g_loss)
+    if s.mlp is not None:
+        g_loss = s.mlp.generator_update(_noise(s, len(batches[0])), s)
+    else:
+        with _precision(s):
+            g_fake_logits, g_class_logits = discriminate(s, call_generator(s.generator, _noise(s, len(batches[0])), y), y)
+            g_loss = s.loss.generator(g_fake_logits) + aux_class_loss(s, g_class_logits, y)
+        _descend(s, s.g_opt, g_loss)
     if s.ema is not None:
         s.ema.update(s.generator)
 

@@ -1,0 +1,81 @@
+"""The GAN step of `step.py` for fully connected G and D, with the backward passes written out.
+
+Same updates, same order, same noise and dropout masks as `gan_step` (tests check it against the
+textbook loop); what changes is only how the products are run:
+- D judges real and fake rows in one pass over a (2b, 784) buffer: G writes its fakes straight
+  into the lower half, and each of D's weight gradients is one product over 2b rows instead of
+  two over b and a sum. D has no layer that mixes rows (no batch norm), so this is the same maths.
+- G's update backpropagates through D to its input only: D's weight gradients are never formed.
+- The loss's gradient with respect to D's logits comes from autograd on the (2b,) logits alone,
+  so every loss of losses.py works unchanged; the rest is `MLPPass`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import Tensor, nn
+
+from counterfeit.config import Config
+from counterfeit.losses import LOSSES
+from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
+from counterfeit.train.adam import adam_step
+from counterfeit.train.mlp_pass import Layer, MLPPass, layers_of
+
+if TYPE_CHECKING:
+    from counterfeit.train.state import TrainState
+
+
+class MLPStep:
+    """Buffers for one process's `rows` rows of each batch; built once per run."""
+
+    def __init__(self, g_layers: list[Layer], d_layers: list[Layer], rows: int, device: torch.device) -> None:
+        self.rows = rows
+        self.g = MLPPass(g_layers, rows, device)
+        self.d = MLPPass(d_layers, 2 * rows, device)
+        self.images = torch.empty(2 * rows, IMAGE_PIXELS, device=device)  # real rows, then fake rows
+
+    @classmethod
+    def build(cls, config: Config, generator: nn.Module, discriminator: nn.Module, rows: int,
+              device: torch.device) -> MLPStep | None:
+        """For plain fully connected nets trained in float32 without a gradient penalty (that needs
+        D's second derivatives); None otherwise, and the step takes the autograd path."""
+        if not (isinstance(generator, MLPGenerator) and isinstance(discriminator, MLPDiscriminator)):
+            return None
+        if LOSSES[config.loss].gradient_penalty or config.precision != "fp32":
+            return None
+        g_layers, d_layers = layers_of(generator.net), layers_of(discriminator.net)
+        return cls(g_layers, d_layers, rows, device) if g_layers and d_layers else None
+
+    def discriminator_update(self, real: Tensor, z: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
+        b = self.rows
+        self.images[:b].copy_(real.reshape(b, IMAGE_PIXELS))
+        self.g.forward(z, out=self.images[b:])  # the fakes, without a graph
+        self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
+        self.d.draw_masks(slice(b, 2 * b))
+        logits = self.d.forward(self.images)  # (2b, 1)
+        d_loss, grad = _loss_and_grad(lambda v: s.loss.discriminator(v[:b], v[b:]), logits)
+        grads, _ = self.d.backward(self.images, grad, parameter_grads=True, input_grad=False)
+        adam_step(s.d_opt, s.world.average(grads))
+        real_logits, fake_logits = logits.view(-1).clone().split(b)
+        return d_loss, real_logits, fake_logits
+
+    def generator_update(self, z: Tensor, s: TrainState) -> Tensor:
+        b = self.rows
+        fake = self.g.forward(z)  # (b, 784)
+        self.d.draw_masks(slice(0, b))
+        logits = self.d.forward(fake)  # (b, 1), D's rows [:b]
+        g_loss, grad = _loss_and_grad(s.loss.generator, logits)
+        _, grad = self.d.backward(fake, grad, parameter_grads=False, input_grad=True)
+        grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False)
+        adam_step(s.g_opt, s.world.average(grads))
+        return g_loss
+
+
+def _loss_and_grad(loss: Callable[[Tensor], Tensor], logits: Tensor) -> tuple[Tensor, Tensor]:
+    """The loss of the logits (rows, 1) and its gradient with respect to them, by autograd."""
+    leaf = logits.detach().view(-1).requires_grad_()
+    value = loss(leaf)
+    (grad,) = torch.autograd.grad(value, leaf)
+    return value.detach(), grad.view(-1, 1)
