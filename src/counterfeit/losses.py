@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -55,17 +56,56 @@ def g_loss_critic_score(d_fake_logits: Tensor) -> Tensor:
     return -d_fake_logits.mean()
 
 
+# Their gradients with respect to the logits, written out for the hand-written MLP step
+# (train/mlp_step.py), where autograd over a few hundred logits cost more than the formula; a
+# test checks each against autograd. Arguments and results are (n,) tensors; n = batch rows.
+
+def d_grad_bce(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return (torch.sigmoid(real) - 1) / len(real), torch.sigmoid(fake) / len(fake)
+
+
+def g_grad_nonsaturating(fake: Tensor) -> Tensor:
+    return (torch.sigmoid(fake) - 1) / len(fake)
+
+
+def g_grad_minimax(fake: Tensor) -> Tensor:
+    return -torch.sigmoid(fake) / len(fake)
+
+
+def d_grad_least_squares(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return (real - 1) / len(real), fake / len(fake)
+
+
+def g_grad_least_squares(fake: Tensor) -> Tensor:
+    return (fake - 1) / len(fake)
+
+
+def d_grad_hinge(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return -(real < 1).float() / len(real), (fake > -1).float() / len(fake)
+
+
+def d_grad_wasserstein(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return torch.full_like(real, -1 / len(real)), torch.full_like(fake, 1 / len(fake))
+
+
+def g_grad_critic_score(fake: Tensor) -> Tensor:
+    return torch.full_like(fake, -1 / len(fake))
+
+
 @dataclass(frozen=True)
 class GanLoss:
     discriminator: Callable[[Tensor, Tensor], Tensor]
     generator: Callable[[Tensor], Tensor]
+    d_grad: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # d loss / d (real, fake) logits
+    g_grad: Callable[[Tensor], Tensor]  # d G loss / d fake logits
     gradient_penalty: bool = False  # D's loss adds gp_weight x the WGAN-GP penalty
 
 
 LOSSES: dict[str, GanLoss] = {
-    "nonsaturating": GanLoss(d_loss_bce, g_loss_nonsaturating),
-    "minimax": GanLoss(d_loss_bce, g_loss_minimax),
-    "lsgan": GanLoss(d_loss_least_squares, g_loss_least_squares),
-    "hinge": GanLoss(d_loss_hinge, g_loss_critic_score),
-    "wgan-gp": GanLoss(d_loss_wasserstein, g_loss_critic_score, gradient_penalty=True),
+    "nonsaturating": GanLoss(d_loss_bce, g_loss_nonsaturating, d_grad_bce, g_grad_nonsaturating),
+    "minimax": GanLoss(d_loss_bce, g_loss_minimax, d_grad_bce, g_grad_minimax),
+    "lsgan": GanLoss(d_loss_least_squares, g_loss_least_squares, d_grad_least_squares, g_grad_least_squares),
+    "hinge": GanLoss(d_loss_hinge, g_loss_critic_score, d_grad_hinge, g_grad_critic_score),
+    "wgan-gp": GanLoss(d_loss_wasserstein, g_loss_critic_score, d_grad_wasserstein, g_grad_critic_score,
+                       gradient_penalty=True),
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import pickle
 from pathlib import Path
@@ -10,7 +12,7 @@ from safetensors.torch import load_file
 
 from counterfeit.config import resolve
 from counterfeit.errors import UserError
-from counterfeit.losses import LOSSES, GanLoss
+from counterfeit.losses import LOSSES
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.guard import NonFiniteLoss
 from counterfeit.train.loop import resume, train
@@ -118,7 +120,7 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path: Path, monkeypatc
         loss = real.generator(d_fake_logits)
         return loss * float("nan") if calls["n"] > 27 else loss
 
-    monkeypatch.setitem(LOSSES, "nonsaturating", GanLoss(real.discriminator, g_loss_going_nan))
+    monkeypatch.setitem(LOSSES, "nonsaturating", dataclasses.replace(real, generator=g_loss_going_nan))
     config = resolve(preset="tiny", overrides={"checkpoint_every": 10, "log_every": 5})
     with pytest.raises(NonFiniteLoss) as error:
         train(config, out=tmp_path / "run", quiet=True)

@@ -1,18 +1,19 @@
 """The GAN step of `step.py` for fully connected G and D, with the backward passes written out.
 
-Same updates, same order, same noise and dropout masks as `gan_step` (tests check it against the
-textbook loop); what changes is only how the products are run:
+Same updates in the same order on the same noise as the autograd path (tests check it against
+the textbook loop), dropout masks from the same distribution (`MLPPass.draw_masks`); what
+changes is how the work is run:
 - D judges real and fake rows in one pass over a (2b, 784) buffer: G writes its fakes straight
   into the lower half, and each of D's weight gradients is one product over 2b rows instead of
   two over b and a sum. D has no layer that mixes rows (no batch norm), so this is the same maths.
 - G's update backpropagates through D to its input only: D's weight gradients are never formed.
-- The loss's gradient with respect to D's logits comes from autograd on the (2b,) logits alone,
-  so every loss of losses.py works unchanged; the rest is `MLPPass`.
+- The loss's gradient with respect to D's logits is the loss's own formula (losses.py); from
+  there back, `MLPPass`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -55,10 +56,11 @@ class MLPStep:
         self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
         self.d.draw_masks(slice(b, 2 * b))
         logits = self.d.forward(self.images)  # (2b, 1)
-        d_loss, grad = _loss_and_grad(lambda v: s.loss.discriminator(v[:b], v[b:]), logits)
+        real_logits, fake_logits = logits.view(-1).clone().split(b)  # kept for the log: the buffer is reused
+        d_loss = s.loss.discriminator(real_logits, fake_logits)
+        grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
         grads, _ = self.d.backward(self.images, grad, parameter_grads=True, input_grad=False)
         adam_step(s.d_opt, s.world.average(grads))
-        real_logits, fake_logits = logits.view(-1).clone().split(b)
         return d_loss, real_logits, fake_logits
 
     def generator_update(self, z: Tensor, s: TrainState) -> Tensor:
@@ -66,16 +68,9 @@ class MLPStep:
         fake = self.g.forward(z)  # (b, 784)
         self.d.draw_masks(slice(0, b))
         logits = self.d.forward(fake)  # (b, 1), D's rows [:b]
-        g_loss, grad = _loss_and_grad(s.loss.generator, logits)
+        g_loss, grad = s.loss.generator(logits.view(-1)), s.loss.g_grad(logits.view(-1)).view(-1, 1)
         _, grad = self.d.backward(fake, grad, parameter_grads=False, input_grad=True)
         grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False)
         adam_step(s.g_opt, s.world.average(grads))
         return g_loss
 
-
-def _loss_and_grad(loss: Callable[[Tensor], Tensor], logits: Tensor) -> tuple[Tensor, Tensor]:
-    """The loss of the logits (rows, 1) and its gradient with respect to them, by autograd."""
-    leaf = logits.detach().view(-1).requires_grad_()
-    value = loss(leaf)
-    (grad,) = torch.autograd.grad(value, leaf)
-    return value.detach(), grad.view(-1, 1)
