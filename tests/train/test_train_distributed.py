@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +13,21 @@ import torch
 from safetensors.torch import load_file
 
 from counterfeit.config import resolve
-from counterfeit.errors import ConfigError
+from counterfeit.errors import ConfigError, UserError
+from counterfeit.train.checkpoint import checkpoint_path, read_checkpoint
 from counterfeit.train.distributed import World, init_world
-from counterfeit.train.loop import train
+from counterfeit.train.loop import resume, train
 
 STEPS = 6
 
 
 def _torchrun(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _torchrun_train("--preset", "tiny", "--steps", str(STEPS), "--out", str(out), *args)
+
+
+def _torchrun_train(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "counterfeit", "train", "--preset", "tiny", "--steps", str(STEPS), "--out", str(out),
-               "--quiet", *args]
+               "-m", "counterfeit", "train", "--quiet", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
@@ -42,6 +48,54 @@ def test_two_processes_train_the_weights_one_process_trains(tmp_path: Path) -> N
     for a, b in zip(one_log, two_log):
         assert b["d_loss"] == pytest.approx(a["d_loss"], rel=1e-4)  # mean of the ranks' means
         assert b["g_loss"] == pytest.approx(a["g_loss"], rel=1e-4)
+
+
+def test_two_processes_resume_as_if_never_stopped(tmp_path: Path) -> None:
+    """Stopped after its step-4 checkpoint and resumed under torchrun, a 2-process run ends
+    bit-identical to the uninterrupted one. With dropout in D each rank draws its own masks from
+    its own torch RNG, so rank 1 must get back its own state (given rank 0's, or its step-0 one,
+    D's weights differ)."""
+    full = tmp_path / "full"
+    result = _torchrun(full, "--set", "d_dropout=0.3", "--set", "checkpoint_every=4", "--set", "log_every=2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    last = read_checkpoint(checkpoint_path(full, STEPS))
+    assert last.meta["processes"] == 2
+    assert not torch.equal(last.tensors["ranks/1/rng/torch"], last.tensors["rng/torch"])  # dropout drew apart
+    stopped = tmp_path / "stopped"  # as if killed after step 4's checkpoint
+    shutil.copytree(full, stopped)
+    checkpoint_path(stopped, STEPS).unlink()
+
+    result = _torchrun_train("--resume", str(stopped))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [str(stopped)] * 2
+    for name in ("generator.safetensors", "discriminator.safetensors"):
+        assert (stopped / name).read_bytes() == (full / name).read_bytes(), name
+    resumed = read_checkpoint(checkpoint_path(stopped, STEPS)).tensors  # every rank's RNGs too
+    assert resumed.keys() == last.tensors.keys()
+    assert all(torch.equal(resumed[key], last.tensors[key]) for key in resumed)
+    timeless = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                for run in (full, stopped) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert timeless[: len(timeless) // 2] == timeless[len(timeless) // 2:]
+    with pytest.raises(UserError, match="written by 2 processes, this resume runs 1 process; resume it with 2"):
+        resume(full, {"steps": STEPS + 2}, quiet=True)
+
+
+def test_another_number_of_processes_is_refused_in_one_line(tmp_path: Path) -> None:
+    one = train(resolve(preset="tiny", overrides={"steps": 4}), out=tmp_path / "one", quiet=True)
+    before = _files(one)
+    result = _torchrun_train("--resume", str(one), "--steps", "8")
+    assert result.returncode != 0
+    message = (f"counterfeit train: error: --resume {one}: checkpoint step_000004.safetensors was written by "
+               "1 process, this resume runs 2 processes; resume it with 1")
+    # Once per rank (the ranks share stderr, so their lines may run together), and nothing else of ours.
+    assert result.stderr.count(message) == 2 and result.stderr.count("counterfeit train:") == 2
+    assert re.search(r"exitcode\s*:\s*2\b", result.stderr)  # torchrun's report of the failed ranks
+    assert _files(one) == before
+
+
+def _files(run: Path) -> dict[Path, bytes]:
+    """The run's files but its lock (which records the pid of the last process to take it)."""
+    return {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != "train.lock"}
 
 
 def test_a_batch_that_does_not_split_fails_before_joining(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,11 +4,12 @@
       tensors   every module of the TrainState (generator/..., discriminator/..., ema/... if on),
                 the extras the loop passes (snapshots/frames: the progress-GIF frames so far),
                 every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
-                the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]), numpy's
+                the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]; under torchrun
+                also each rank r > 0's: ranks/r/rng/torch[, ranks/r/rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
       metadata  JSON strings: format, step, seconds, the resolved config as TOML and its sha256,
-                the sampler's position and epoch, optimiser param groups and scalars, and
-                Python's `random` state
+                the number of processes that trained it, the sampler's position and epoch,
+                optimiser param groups and scalars, and Python's `random` state
 
 safetensors is raw tensors behind a JSON header: reading one runs no code, so there is no pickle
 here and no `torch.load`. Files are written atomically and the directory is fsynced, so a crash
@@ -77,12 +78,31 @@ def list_checkpoints(run_path: Path) -> list[Path]:
 # -- saving ----------------------------------------------------------------------------------
 
 
+def rng_states(state: TrainState) -> dict[str, torch.Tensor]:
+    """The RNGs each process has its own of, from every process, by name: torch's global RNG
+    (dropout masks; ranks > 0 reseed it, see build_state) and CUDA's. Every process must call this
+    at the same step (a collective under torchrun). Everything else is alike on every rank: the
+    weights and Adam states (averaged gradients), the noise and sampler RNGs (each rank slices the
+    same global draw), numpy's and Python's RNGs (seeded alike, and nothing in training draws)."""
+    own = {"rng/torch": torch.get_rng_state()}
+    if state.device.type == "cuda":
+        own["rng/cuda"] = torch.cuda.get_rng_state(state.device)
+    return {_rank_key(rank, name): tensor for name, tensor in own.items()
+            for rank, tensor in enumerate(state.world.gather(tensor))}
+
+
+def _rank_key(rank: int, name: str) -> str:
+    """Rank 0's RNGs keep one process's names, so 1-process checkpoints are as they always were."""
+    return name if rank == 0 else f"ranks/{rank}/{name}"
+
+
 def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler, seconds: float,
-                    keep: int, extras: Mapping[str, Any] | None = None) -> Path:
-    """Write step_NNNNNN.safetensors atomically, then remove all but the newest `keep`. `extras`:
-    more state by name, each with state_dict() -> named tensors and load_state_dict."""
+                    keep: int, rngs: Mapping[str, torch.Tensor], extras: Mapping[str, Any] | None = None) -> Path:
+    """Write step_NNNNNN.safetensors atomically, then remove all but the newest `keep`. `rngs`:
+    rng_states(state), which every process computes; `extras`: more state by name, each with
+    state_dict() -> named tensors and load_state_dict."""
     path = checkpoint_path(run_path, state.step)
-    tensors, meta = _collect(state, sampler, seconds, extras or {})
+    tensors, meta = _collect(state, sampler, seconds, rngs, extras or {})
     data = safetensors_save(tensors, metadata={k: json.dumps(v) for k, v in meta.items()})
     previous = list_checkpoints(run_path)
     try:
@@ -101,8 +121,8 @@ def save_checkpoint(run_path: Path, state: TrainState, sampler: InMemorySampler,
     return path
 
 
-def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, extras: Mapping[str, Any]
-             ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, rngs: Mapping[str, torch.Tensor],
+             extras: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors: dict[str, torch.Tensor] = {}
     optimisers: dict[str, Any] = {}
     for name, value in [*_parts(state), *extras.items()]:
@@ -112,9 +132,7 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, extras
             tensors[name] = value.get_state()
         else:  # a module, or anything whose state_dict is named tensors (an EMA of G's weights)
             tensors.update({f"{name}/{k}": v for k, v in value.state_dict().items()})
-    tensors["rng/torch"] = torch.get_rng_state()
-    if state.device.type == "cuda":
-        tensors["rng/cuda"] = torch.cuda.get_rng_state(state.device)
+    tensors.update(rngs)
     sampler_state = sampler.state_dict()
     tensors["sampler/rng"], tensors["sampler/permutation"] = sampler_state["rng"], sampler_state["permutation"]
     np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
@@ -127,6 +145,7 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, extras
         "seconds": seconds,
         "config": config,
         "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
+        "processes": state.world.size,
         "sampler": {"position": sampler_state["position"], "epoch": sampler_state["epoch"]},
         "optimizers": optimisers,
         "numpy_random": [np_kind, int(np_pos), int(np_has_gauss), float(np_gauss)],
@@ -160,15 +179,22 @@ def _flatten_optimizer(name: str, state_dict: dict[str, Any], tensors: dict[str,
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
-    """Parse and check one file; any problem is a CheckpointError naming it."""
+    """Read, parse and check one file; any problem is a CheckpointError naming it."""
     try:
         data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(err)})") from None
+    return parse_checkpoint(path, data)
+
+
+def parse_checkpoint(path: Path, data: bytes) -> Checkpoint:
+    """Parse and check the bytes of checkpoint file `path` (read here, or sent by rank 0)."""
+    try:
         tensors = safetensors_load(data)  # checks the header and every tensor's extent
         header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
         meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
-    except (SafetensorError, OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    except (SafetensorError, ValueError) as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(err)})") from None
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a counterfeit checkpoint (format {meta.get('format')!r})")
     config = meta.get("config", "")
@@ -177,6 +203,11 @@ def read_checkpoint(path: Path) -> Checkpoint:
     if step_of(path) != meta.get("step"):
         raise CheckpointError(f"{path}: file name does not match its step {meta.get('step')}")
     return Checkpoint(path, int(meta["step"]), float(meta["seconds"]), config, tensors, meta)
+
+
+def processes_of(checkpoint: Checkpoint) -> int:
+    """How many processes wrote it (checkpoints from before this was recorded: taken as one)."""
+    return int(checkpoint.meta.get("processes", 1))
 
 
 def latest_checkpoint(run_path: Path) -> Checkpoint | None:
@@ -204,9 +235,10 @@ def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler,
             else:
                 prefix = f"{name}/"
                 value.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-        torch.set_rng_state(tensors["rng/torch"])
+        rank = state.world.rank  # each process takes back its own
+        torch.set_rng_state(tensors[_rank_key(rank, "rng/torch")])
         if state.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng/cuda"], state.device)
+            torch.cuda.set_rng_state(tensors[_rank_key(rank, "rng/cuda")], state.device)
         sampler.load_state_dict({"rng": tensors["sampler/rng"], "permutation": tensors["sampler/permutation"],
                                  **meta["sampler"]})
         np_kind, np_pos, np_has_gauss, np_gauss = meta["numpy_random"]
@@ -215,9 +247,13 @@ def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler,
         version, py_state, py_gauss = meta["python_random"]
         random.setstate((version, tuple(py_state), py_gauss))
     except (KeyError, RuntimeError, ValueError, TypeError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{checkpoint.path}: does not fit this run's models ({reason})") from None
+        raise CheckpointError(f"{checkpoint.path}: does not fit this run's models ({_reason(err)})") from None
     state.step = checkpoint.step
+
+
+def _reason(err: Exception) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _unflatten_optimizer(name: str, saved: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:

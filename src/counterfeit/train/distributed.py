@@ -5,6 +5,9 @@ takes its slice of the same real batch and of the same noise draw, computes mean
 slice, and the ranks average their gradients, so the update is that of one process on the whole
 batch (up to float rounding). Rank 0 alone writes the run directory.
 
+What crosses between processes is tensors only: a checkpoint or a message travels as its raw bytes
+in a uint8 tensor, so nothing is pickled (broadcast_object_list would pickle).
+
 Gradients are averaged by one explicit all-reduce per update rather than by wrapping the modules in
 DistributedDataParallel: DDP's all-reduce hooks fire on `.backward()`, while our step takes each
 net's gradients with `torch.autograd.grad` (so G's update computes no gradients for D's weights);
@@ -15,8 +18,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
-
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -58,29 +59,70 @@ class World:
                 for tensor in module.state_dict().values():
                     dist.broadcast(tensor, src=0)
 
-    def from_main(self, value: Any) -> Any:
-        """Rank 0's value of a picklable object (e.g. a run path holding its clock time)."""
+    def gather(self, tensor: Tensor) -> list[Tensor]:
+        """Every rank's `tensor` (of one shape on all ranks), by rank, on every rank."""
+        if self.size == 1:
+            return [tensor]
+        parts = [torch.empty_like(tensor) for _ in range(self.size)]
+        dist.all_gather(parts, tensor)
+        return parts
+
+    def most(self, value: int) -> int:
+        """The largest of the ranks' values, on every rank: what all agree on (a stop signal, say)."""
         if self.size == 1:
             return value
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
+        box = torch.tensor([value], dtype=torch.int64)
+        dist.all_reduce(box, op=dist.ReduceOp.MAX)
+        return int(box.item())
+
+    def from_main(self, data: bytes) -> bytes:
+        """Rank 0's `data` on every rank (the others' `data` is ignored): a CPU uint8 tensor."""
+        if self.size == 1:
+            return data
+        length = torch.tensor([len(data)], dtype=torch.int64)
+        dist.broadcast(length, src=0)
+        if not length.item():
+            return b""
+        buffer = (torch.frombuffer(bytearray(data), dtype=torch.uint8) if self.is_main
+                  else torch.empty(int(length.item()), dtype=torch.uint8))
+        dist.broadcast(buffer, src=0)
+        return buffer.numpy().tobytes()
+
+
+def world_from_env() -> World:
+    """The World torchrun describes in RANK, WORLD_SIZE and LOCAL_RANK (one process without it)."""
+    env = os.environ
+    return World(int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0")))
 
 
 def init_world(config: Config) -> World:
-    """The World torchrun describes (one process without it). Checks that the global batch splits
-    evenly before joining the process group, so a bad config fails at once on every rank."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    world = World(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
+    """The World torchrun describes, joined. Checks that the global batch splits evenly before
+    joining the process group, so a bad config fails at once on every rank."""
+    world = world_from_env()
+    check_split(config, world.size)
+    use_device(world, config)
+    join(world)
+    return world
+
+
+def check_split(config: Config, size: int) -> None:
     if config.batch_size % size:
         raise ConfigError(f"batch_size: {config.batch_size} does not split evenly over {size} processes "
                           f"(WORLD_SIZE); choose a multiple of {size}")
-    if size > 1 and not dist.is_initialized():
-        cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-        if cuda:
-            torch.cuda.set_device(world.local_rank)
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return world
+
+
+def use_device(world: World, config: Config) -> None:
+    """This process's own GPU when the run is on CUDA: set before the first CUDA collective."""
+    if world.size > 1 and (config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())):
+        torch.cuda.set_device(world.local_rank)
+
+
+def join(world: World) -> None:
+    """Join torchrun's process group: gloo for CPU tensors (the bytes and flags sent above) and,
+    where torch sees a GPU, nccl for CUDA tensors (gradients of a run on CUDA). A resume joins
+    before it knows the run's device (only rank 0 reads the run directory), so both are set up."""
+    if world.size > 1 and not dist.is_initialized():
+        dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
 
 
 def close_world(world: World) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,19 +14,21 @@ from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
-from counterfeit.errors import ConfigError, UserError
+from counterfeit.errors import ConfigError
 from counterfeit.labels import require_labels
 from counterfeit.metrics.training import TrainingWatch
-from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, save_checkpoint
+from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
 from counterfeit.train.conditioning import next_real
 from counterfeit.train.guard import NonFiniteGuard
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
 from counterfeit.train.lock import run_lock
 from counterfeit.train.progress import Progress
-from counterfeit.train.resume import check_checkpoint_config, check_same_data, record_config, resume_config, rewind
+from counterfeit.train.handover import Resumption, hand_over
+from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
+                                      resume_config, rewind)
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
-from counterfeit.train.distributed import World, close_world, init_world
+from counterfeit.train.distributed import World, check_split, close_world, init_world, join, use_device, world_from_env
 from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
@@ -39,7 +40,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
     this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
     world = init_world(config)
-    path = world.from_main(Path(out) if out is not None else default_run_path(config))
+    path = Path(out) if out is not None else default_run_path(config)
+    path = Path(world.from_main(str(path).encode()).decode())  # rank 0's: a default name holds its clock time
     if world.is_main:
         check_new_run_dir(path)  # before any work: a bad --out costs nothing
     dataset = load_data(config)
@@ -58,25 +60,45 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
 
 
 def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quiet: bool = False) -> Path:
-    """Continue a run from its latest good checkpoint (from step 0 if it has none)."""
+    """Continue a run from its latest good checkpoint (from step 0 if it has none), with as many
+    processes as wrote it. Under torchrun, rank 0 alone reads the run directory (train/handover.py)."""
     path = Path(run_dir)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # ranks > 0 would need their own RNG states
-        raise UserError(f"--resume {path}: resume with one process (not under torchrun)")
-    config = resume_config(path, overrides or {})  # every check before anything changes
+    world = world_from_env()
+    join(world)
+    with contextlib.ExitStack() as held:  # rank 0's run lock, until the run ends
+        resumption = hand_over(world, lambda: prepare_resume(path, overrides or {}, quiet, world, held))
+        config, checkpoint = resumption.config, resumption.checkpoint
+        use_device(world, config)
+        dataset = resumption.dataset if resumption.dataset is not None else load_data(config)
+        watch = resumption.watch or TrainingWatch(config, dataset, quiet=True)
+        if checkpoint is not None:
+            watch.replay(resumption.records)
+        run = RunDir(path) if world.is_main else None
+        run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
+    close_world(world)
+    return path
+
+
+def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world: World,
+                   held: contextlib.ExitStack) -> Resumption:
+    """Every check before anything changes, then, under the run's lock (kept in `held`), the run
+    directory put back to its latest good checkpoint."""
+    config = resume_config(path, overrides)
+    check_split(config, world.size)
     dataset = load_data(config)
     check_same_data(path, dataset)
     watch = TrainingWatch(config, dataset, quiet)
-    with run_lock(path):
-        checkpoint = latest_checkpoint(path)
-        if checkpoint is not None:
-            check_checkpoint_config(checkpoint, config)
-            if checkpoint.step > config.steps:
-                raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
-        run = RunDir(path)
-        record_config(run, config)
-        rewind(run, checkpoint.step if checkpoint else 0)
-        run_steps(run, build_state(config), dataset, watch, quiet, World(), checkpoint)
-    return path
+    held.enter_context(run_lock(path))
+    checkpoint = latest_checkpoint(path)
+    if checkpoint is not None:
+        check_checkpoint_config(checkpoint, config)
+        check_processes(checkpoint, world.size)
+        if checkpoint.step > config.steps:
+            raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
+    run = RunDir(path)
+    record_config(run, config)
+    rewind(run, checkpoint.step if checkpoint else 0)
+    return Resumption(config, checkpoint, run.read_metrics() if checkpoint else [], dataset, watch)
 
 
 def load_data(config: Config) -> Dataset:
@@ -100,7 +122,6 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     extras = {"snapshots": snapshots} if snapshots else {}  # checkpointed with the state
     if checkpoint is not None:
         restore(checkpoint, state, sampler, extras)
-        watch.replay(run.read_metrics() if run else [])
     else:
         begin(state, pixels, run, quiet, world, snapshots)
     last_checkpoint = checkpoint.path if checkpoint else None
@@ -123,15 +144,18 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                 watch.on_step(state.step, state.sampling_generator, append)
                 if snapshots:
                     snapshots.take(state)
-                if run and (state.step % config.checkpoint_every == 0 or state.step == config.steps
-                            or stop.signum or watch.stop):
+                signum = world.most(stop.signum or 0)  # every process stops at the same step
+                if (state.step % config.checkpoint_every == 0 or state.step == config.steps or signum
+                        or watch.stop):
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
-                    last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
-                                                      keep=config.keep_checkpoints, extras=extras)
-                if stop.signum:
+                    rngs = rng_states(state)  # every process's, gathered for rank 0's checkpoint
+                    if run:
+                        last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
+                                                          keep=config.keep_checkpoints, rngs=rngs, extras=extras)
+                if signum:
                     where = run.path if run else "RUN_DIR"
                     raise TrainingStopped(f"stopped at step {state.step}; checkpoint {last_checkpoint} saved; "
-                                          f"continue with: counterfeit train --resume {where}", stop.signum)
+                                          f"continue with: counterfeit train --resume {where}", signum)
                 progress.advance()
                 if watch.stop:  # collapse_abort: a signal fired; the run ends here, checkpointed
                     break

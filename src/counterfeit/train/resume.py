@@ -19,7 +19,7 @@ from counterfeit.config import (Config, from_mapping, load_run_config, read_toml
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError
+from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, processes_of
 from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
 from counterfeit.train.vae import VAE_LOG_FILE, VAE_SAMPLES_FILE
 
@@ -56,6 +56,19 @@ def check_checkpoint_config(checkpoint: Checkpoint, config: Config) -> None:
     if key is not None:
         raise ConfigError(f"{checkpoint.path.parent.parent / CONFIG_FILE}: {key} = {getattr(config, key)!r} "
                           f"but checkpoint {checkpoint.path.name} was trained with {getattr(saved, key)!r}")
+
+
+def check_processes(checkpoint: Checkpoint, processes: int) -> None:
+    """Each process's dropout masks come from its own RNG, saved per rank: another number of
+    processes would draw other masks (and find no saved RNG for the new ranks)."""
+    written = processes_of(checkpoint)
+    if written != processes:
+        raise UserError(f"--resume {checkpoint.path.parent.parent}: checkpoint {checkpoint.path.name} was written by "
+                        f"{_processes(written)}, this resume runs {_processes(processes)}; resume it with {written}")
+
+
+def _processes(count: int) -> str:
+    return f"{count} process{'es' if count != 1 else ''}"
 
 
 def _first_difference(saved: Config, wanted: Config) -> str | None:
