@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -67,14 +68,6 @@ class World:
         dist.all_gather(parts, tensor)
         return parts
 
-    def most(self, value: int) -> int:
-        """The largest of the ranks' values, on every rank: what all agree on (a stop signal, say)."""
-        if self.size == 1:
-            return value
-        box = torch.tensor([value], dtype=torch.int64)
-        dist.all_reduce(box, op=dist.ReduceOp.MAX)
-        return int(box.item())
-
     def from_main(self, data: bytes) -> bytes:
         """Rank 0's `data` on every rank (the others' `data` is ignored): a CPU uint8 tensor."""
         if self.size == 1:
@@ -87,6 +80,35 @@ class World:
                   else torch.empty(int(length.item()), dtype=torch.uint8))
         dist.broadcast(buffer, src=0)
         return buffer.numpy().tobytes()
+
+
+class Agreement:
+    """The largest of the ranks' values of a per-step number (a stop signal), which every rank then
+    acts on at the same step. Under torchrun it comes one step late: each call starts an all-reduce
+    of this step's value and returns the previous step's result, long arrived, so that no step
+    waits on the slowest rank just to learn that nobody was signalled (a blocking all-reduce of one
+    number cost ~0.4 ms a step on the 2-core machine: 5-20% of a small model's step)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.box = torch.zeros(1, dtype=torch.int64)
+        self.work: Any = None
+
+    def __call__(self, value: int) -> int:
+        if self.world.size == 1:
+            return value
+        previous = self.finish()
+        self.box = torch.tensor([value], dtype=torch.int64)
+        self.work = dist.all_reduce(self.box, op=dist.ReduceOp.MAX, async_op=True)
+        return previous
+
+    def finish(self) -> int:
+        """The result of the all-reduce under way (0 when none is), waited for."""
+        if self.work is None:
+            return 0
+        self.work.wait()
+        self.work = None
+        return int(self.box.item())
 
 
 def world_from_env() -> World:

@@ -1,7 +1,8 @@
 """Ctrl-C (SIGINT) and SIGTERM stop training at the next step boundary, not inside a step.
 
 A KeyboardInterrupt raised mid-step would leave D updated and G not: a state no checkpoint should
-hold. So the handler only sets a flag; the loop finishes the step, saves a checkpoint and stops.
+hold. So the handler only sets a flag; the loop finishes the step, saves a checkpoint and stops
+(under torchrun every process at the same step, which they agree on: distributed.Agreement).
 A second signal while stopping falls back to the default behaviour (stop now).
 """
 

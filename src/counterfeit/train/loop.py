@@ -28,7 +28,8 @@ from counterfeit.train.resume import (check_checkpoint_config, check_processes, 
                                       resume_config, rewind)
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
-from counterfeit.train.distributed import World, check_split, close_world, init_world, join, use_device, world_from_env
+from counterfeit.train.distributed import (Agreement, World, check_split, close_world, init_world, join, use_device,
+                                           world_from_env)
 from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
@@ -129,6 +130,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     progress = Progress(config.steps, state.step, quiet or not run,
                         plain_every=max(config.log_every, config.steps // 20))
     started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
+    agreed_stop = Agreement(world)  # every process stops at the same step
     with stop_on_signals() as stop:
         try:
             while state.step < config.steps:
@@ -144,7 +146,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                 watch.on_step(state.step, state.sampling_generator, append)
                 if snapshots:
                     snapshots.take(state)
-                signum = world.most(stop.signum or 0)  # every process stops at the same step
+                signum = agreed_stop(stop.signum or 0)
                 if (state.step % config.checkpoint_every == 0 or state.step == config.steps or signum
                         or watch.stop):
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
@@ -153,13 +155,15 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                         last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
                                                           keep=config.keep_checkpoints, rngs=rngs, extras=extras)
                 if signum:
-                    where = run.path if run else "RUN_DIR"
-                    raise TrainingStopped(f"stopped at step {state.step}; checkpoint {last_checkpoint} saved; "
+                    saved, where = ((f"checkpoint {last_checkpoint}", run.path) if run
+                                    else ("rank 0's checkpoint", "RUN_DIR"))
+                    raise TrainingStopped(f"stopped at step {state.step}; {saved} saved; "
                                           f"continue with: counterfeit train --resume {where}", signum)
                 progress.advance()
                 if watch.stop:  # collapse_abort: a signal fired; the run ends here, checkpointed
                     break
         finally:
+            agreed_stop.finish()
             progress.close()
     if run and snapshots:
         records = run.read_metrics()  # read once for both plots
