@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key of every measured config; repeatable")
     bench.add_argument("--seconds", type=_positive_float, default=3.0,
-                       help="measuring time per candidate, split into 10 interleaved windows (default 3)")
+                       help="measuring time per candidate, split into 20 interleaved windows (default 3)")
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")

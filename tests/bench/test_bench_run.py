@@ -5,7 +5,7 @@ import json
 import pytest
 
 from counterfeit.bench import bench
-from counterfeit.bench.timing import interleave
+from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.cli import main
 from counterfeit.config import resolve
 
@@ -17,21 +17,31 @@ def test_bench_reports_every_figure_consistently() -> None:
     (result,) = bench([resolve(preset="tiny")], seconds=0.1, rounds=2)
     assert KEYS <= result.keys() and result["preset"] == "tiny"
     assert result["images_per_s"] == pytest.approx(result["steps_per_s"] * 32, rel=0.01)
-    assert result["speedup"] == pytest.approx(result["steps_per_s"] / result["textbook_steps_per_s"], rel=0.02)
+    # ratios are medians of side-by-side pairs: near, not equal to, the ratio of the medians
+    assert result["speedup"] == pytest.approx(result["steps_per_s"] / result["textbook_steps_per_s"], rel=0.5)
     assert result["gemm_floor_fraction"] == pytest.approx(result["steps_per_s"] / result["floor_steps_per_s"],
-                                                          rel=0.02)
+                                                          rel=0.5)
     assert 0 < result["roofline_fraction"] and result["cores"] >= 1
 
 
-def test_interleave_takes_each_candidates_median() -> None:
+def test_interleave_gives_each_candidate_one_window_per_round() -> None:
     calls = {"a": 0, "b": 0}
 
     def count(name: str):
         return lambda: calls.__setitem__(name, calls[name] + 1)
 
-    times = interleave({"a": count("a"), "b": count("b")}, seconds=0.02, rounds=4, warmup=1)
-    assert set(times) == {"a", "b"} and all(t > 0 for t in times.values())
+    samples = interleave({"a": count("a"), "b": count("b")}, seconds=0.02, rounds=4, warmup=1)
+    assert set(samples) == {"a", "b"} and all(len(v) == 4 and min(v) > 0 for v in samples.values())
     assert calls["a"] > 4 and calls["b"] > 4
+
+
+def test_ratios_pair_the_windows_of_one_round() -> None:
+    """A slow round (the machine busy elsewhere) slows both candidates; pairing cancels it."""
+    ours, floor = [1.0, 1.0, 3.0, 3.0, 3.0], [0.8, 0.8, 2.4, 2.4, 2.4]  # floor 0.8 of ours in every round
+    assert median_ratio(floor, ours) == pytest.approx(0.8)
+    assert median_ratio([2.4, 2.4, 0.8, 0.8, 0.8], ours) != pytest.approx(0.8)  # unpaired, it would not be
+    with pytest.raises(ValueError):
+        median_ratio([1.0], [1.0, 2.0])
 
 
 def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixture[str], tmp_path) -> None:

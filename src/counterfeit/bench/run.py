@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any, Callable
 
 import torch
@@ -9,7 +10,7 @@ import torch
 from counterfeit.bench.gemm import ROOFLINE, gemm_runner, roofline_runner, step_flops, step_gemms
 from counterfeit.bench.machine import load_average, machine_info
 from counterfeit.bench.textbook import textbook_state, textbook_step
-from counterfeit.bench.timing import interleave
+from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
@@ -31,7 +32,7 @@ def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
     return lambda: (fn(), torch.cuda.synchronize())[0]
 
 
-def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10,
+def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
           threads: int | None = None) -> list[dict[str, Any]]:
     """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config."""
     if threads:
@@ -43,7 +44,8 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10,
         candidates[f"{i}/ours"] = _synced(_stepper(config, ours, gan_step), ours.device)
         reference = textbook_state(config)
         candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook_step), reference.device)
-    times = interleave(candidates, seconds, rounds)
+    samples = interleave(candidates, seconds, rounds)
+    times = {name: statistics.median(values) for name, values in samples.items()}
     roofline = ROOFLINE.flops / times["roofline"] / 1e9
     machine, load = machine_info(), load_average()
     results = []
@@ -60,9 +62,9 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 10,
             "roofline_gflops": round(roofline, 2),
             "roofline_fraction": round(flops / ours / 1e9 / roofline, 3),
             "floor_steps_per_s": round(1 / floor, 2),
-            "gemm_floor_fraction": round(floor / ours, 3),
+            "gemm_floor_fraction": round(median_ratio(samples[f"{i}/floor"], samples[f"{i}/ours"]), 3),
             "textbook_steps_per_s": round(1 / textbook, 2),
-            "speedup": round(textbook / ours, 3),
+            "speedup": round(median_ratio(samples[f"{i}/textbook"], samples[f"{i}/ours"]), 3),
             **machine,
             "load_1min": load,
         })

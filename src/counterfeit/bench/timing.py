@@ -1,8 +1,8 @@
 """Interleaved timing: on a shared, noisy machine only figures taken side by side compare.
 
-Each round gives every candidate one short window in turn; a candidate's figure is the median of
-its per-round seconds per call, so a burst of load from elsewhere hits all candidates alike and
-the median drops it.
+Each round gives every candidate one short window in turn; a candidate's speed is the median of
+its per-round seconds per call, and a comparison of two candidates the median of their per-round
+ratios, so a burst of load from elsewhere hits all candidates alike and the median drops it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def time_window(fn: Callable[[], None], window: float) -> float:
 
 
 def interleave(candidates: Mapping[str, Callable[[], None]], seconds: float, rounds: int,
-               warmup: int = 3) -> dict[str, float]:
-    """Median seconds per call of each candidate, over `rounds` windows of `seconds / rounds` each."""
+               warmup: int = 3) -> dict[str, list[float]]:
+    """Seconds per call of each candidate in each of `rounds` windows of `seconds / rounds`."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
@@ -34,4 +34,11 @@ def interleave(candidates: Mapping[str, Callable[[], None]], seconds: float, rou
     for _ in range(rounds):
         for name, fn in candidates.items():
             samples[name].append(time_window(fn, window))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def median_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median over rounds of one candidate's time over another's, each pair taken side by side
+    in the same round: a slow spell of the machine hits both of a pair, so it cancels in the
+    ratio, where a ratio of two medians would carry it (runs of the same bench agree more)."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))

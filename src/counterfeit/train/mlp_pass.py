@@ -1,4 +1,4 @@
-"""An MLP's forward and backward pass written out by hand, into buffers allocated once.
+"""An MLP's forward and backward pass written out by hand.
 
 For the fully connected presets autograd's bookkeeping, fresh allocations and separate bias,
 activation and dropout kernels cost as much as a third of a step on a laptop CPU. A Linear
@@ -8,8 +8,14 @@ layer's calculus is three matrix products, so we run them ourselves:
     backward     g_z = act'(.) * mask * g_y            (from y itself: act is monotone, y > 0 iff z > 0)
                  g_W = g_z.T @ x,  g_b = sum(g_z),  g_x = g_z @ W
 
-`MLPPass` holds one net's layers and buffers for up to `rows` rows; the parameters are the
-module's own (read each call), so loading a checkpoint or averaging gradients needs nothing here.
+On the CPU, the forward product (with its bias and activation fused in) and g_x go through
+oneDNN's matmul, as PyTorch's own compiler does for Linear layers, and g_W through MKL's sgemm
+(`torch.mm`): on this project's AMD machine oneDNN was 10-35% faster than MKL for the first two
+and not for the third (docs/benchmarks.md). Elsewhere (CUDA, or a build without oneDNN) all three
+are `torch.addmm`/`torch.mm`.
+
+`MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
+call), so loading a checkpoint or averaging gradients needs nothing here.
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ from torch import Tensor, nn
 ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 
 
+def _onednn_linear() -> object | None:
+    """PyTorch's fused oneDNN Linear (the op its compiler emits for Linear + activation on the CPU)."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    return getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
+
+
+ONEDNN_LINEAR = _onednn_linear()
 @dataclass(frozen=True)
 class Layer:
     linear: nn.Linear
@@ -50,13 +64,13 @@ def layers_of(net: nn.Sequential) -> list[Layer] | None:
 class MLPPass:
     def __init__(self, layers: list[Layer], rows: int, device: torch.device) -> None:
         self.layers = layers
+        self.onednn = ONEDNN_LINEAR if device.type == "cpu" else None
         widths = [layer.linear.out_features for layer in layers]
-        self.outputs = [torch.empty(rows, n, device=device) for n in widths]
+        self.outputs: list[Tensor] = []  # of the last forward, kept for its backward
         # the gradient at each layer's output, turned in place into that at its pre-activation
         self.grads = [torch.empty(rows, n, device=device) for n in widths]
         self.masks = [torch.empty(rows, n, device=device) if layer.dropout else None
                       for layer, n in zip(layers, widths)]
-        self.input_grad = torch.empty(rows, layers[0].linear.in_features, device=device)
         self.parameter_grads = [torch.empty_like(p) for p in self.parameters]
         # True: dropout masks from nn.Dropout's own (serial) Bernoulli draws, equal to the
         # textbook loop's; False: the same distribution from a vectorised generator (below)
@@ -78,43 +92,51 @@ class MLPPass:
         elif masks:
             _bernoulli_masks(masks)
 
-    @torch.no_grad()
-    def forward(self, x: Tensor, out: Tensor | None = None) -> Tensor:
-        """The net on `x` (rows, in), the masks of those rows drawn; the last layer writes into
-        `out` when given (e.g. the fake half of D's input)."""
+    def forward(self, x: Tensor) -> Tensor:
+        """The net on `x` (rows, in), with the masks drawn for those rows. Call under no_grad."""
         rows = x.shape[0]
-        for i, layer in enumerate(self.layers):
-            y = out if out is not None and i == len(self.layers) - 1 else self.outputs[i][:rows]
-            torch.addmm(layer.linear.bias, x, layer.linear.weight.t(), out=y)
-            _activate_(y, layer)
-            if self.masks[i] is not None:
-                y.mul_(self.masks[i][:rows])
-            x = y
+        self.outputs = []
+        for layer, mask in zip(self.layers, self.masks):
+            x = self._linear(x, layer)
+            if mask is not None:
+                x.mul_(mask[:rows])
+            self.outputs.append(x)
         return x
 
-    @torch.no_grad()
-    def backward(self, x: Tensor, grad: Tensor, *, parameter_grads: bool, input_grad: bool,
-                 output: Tensor | None = None) -> tuple[list[Tensor], Tensor | None]:
-        """From the gradient at the output back to the input `x`, after `forward(x, output)`:
-        the parameter gradients (buffers, valid until the next backward) and the gradient at `x`."""
+    def backward(self, x: Tensor, grad: Tensor, *, parameter_grads: bool,
+                 input_grad: bool) -> tuple[list[Tensor], Tensor | None]:
+        """From the gradient at the output back to the input `x`, after `forward(x)`: the parameter
+        gradients (buffers, valid until the next backward) and the gradient at `x`. Under no_grad."""
         rows = x.shape[0]
         for i in reversed(range(len(self.layers))):
-            layer = self.layers[i]
-            y = output if output is not None and i == len(self.layers) - 1 else self.outputs[i][:rows]
+            layer, mask, y = self.layers[i], self.masks[i], self.outputs[i]
             g = self.grads[i][:rows]
-            if self.masks[i] is not None:  # dropout's backward, then the activation's, as autograd
-                torch.mul(grad, self.masks[i][:rows], out=g)
+            if mask is not None:  # dropout's backward, then the activation's, as autograd
+                torch.mul(grad, mask[:rows], out=g)
                 grad = g
             _activation_backward(grad, y, layer, out=g)
-            below = self.outputs[i - 1][:rows] if i > 0 else x
             if parameter_grads:
-                torch.mm(g.t(), below, out=self.parameter_grads[2 * i])
+                torch.mm(g.t(), self.outputs[i - 1] if i > 0 else x, out=self.parameter_grads[2 * i])
                 torch.sum(g, 0, out=self.parameter_grads[2 * i + 1])
-            if i > 0:
-                grad = torch.mm(g, layer.linear.weight, out=self.grads[i - 1][:rows])
-            elif input_grad:
-                grad = torch.mm(g, layer.linear.weight, out=self.input_grad[:rows])
+            if i > 0 or input_grad:
+                grad = self._times_weight(g, layer.linear.weight)
         return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
+
+    def _linear(self, x: Tensor, layer: Layer) -> Tensor:
+        """act(x @ W.T + b), a new tensor."""
+        weight, bias = layer.linear.weight, layer.linear.bias
+        if self.onednn is not None:
+            attr = layer.activation or "none"
+            return self.onednn(x, weight, bias, attr, [layer.slope] if attr == "leaky_relu" else [], "")
+        y = torch.addmm(bias, x, weight.t())
+        _activate_(y, layer)
+        return y
+
+    def _times_weight(self, g: Tensor, weight: Tensor) -> Tensor:
+        """g @ W, a new tensor: oneDNN's Linear with W.T as its weight (a view, no copy)."""
+        if self.onednn is not None:
+            return self.onednn(g, weight.t(), None, "none", [], "")
+        return torch.mm(g, weight)
 
 
 def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:

@@ -3,9 +3,9 @@
 Same updates in the same order on the same noise as the autograd path (tests check it against
 the textbook loop), dropout masks from the same distribution (`MLPPass.draw_masks`); what
 changes is how the work is run:
-- D judges real and fake rows in one pass over a (2b, 784) buffer: G writes its fakes straight
-  into the lower half, and each of D's weight gradients is one product over 2b rows instead of
-  two over b and a sum. D has no layer that mixes rows (no batch norm), so this is the same maths.
+- D judges real and fake rows in one pass over their (2b, 784) concatenation, so each of D's
+  weight gradients is one product over 2b rows instead of two over b and a sum. D has no layer
+  that mixes rows (no batch norm), so this is the same maths.
 - G's update backpropagates through D to its input only: D's weight gradients are never formed.
 - The loss's gradient with respect to D's logits is the loss's own formula (losses.py); from
   there back, `MLPPass`.
@@ -35,7 +35,6 @@ class MLPStep:
         self.rows = rows
         self.g = MLPPass(g_layers, rows, device)
         self.d = MLPPass(d_layers, 2 * rows, device)
-        self.images = torch.empty(2 * rows, IMAGE_PIXELS, device=device)  # real rows, then fake rows
 
     @classmethod
     def build(cls, config: Config, generator: nn.Module, discriminator: nn.Module, rows: int,
@@ -51,26 +50,25 @@ class MLPStep:
 
     def discriminator_update(self, real: Tensor, z: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows
-        self.images[:b].copy_(real.reshape(b, IMAGE_PIXELS))
-        self.g.forward(z, out=self.images[b:])  # the fakes, without a graph
-        self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
-        self.d.draw_masks(slice(b, 2 * b))
-        logits = self.d.forward(self.images)  # (2b, 1)
-        real_logits, fake_logits = logits.view(-1).clone().split(b)  # kept for the log: the buffer is reused
-        d_loss = s.loss.discriminator(real_logits, fake_logits)
-        grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
-        grads, _ = self.d.backward(self.images, grad, parameter_grads=True, input_grad=False)
-        adam_step(s.d_opt, s.world.average(grads))
+        with torch.no_grad():
+            images = torch.cat([real.reshape(b, IMAGE_PIXELS), self.g.forward(z)])  # real rows, then fakes
+            self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
+            self.d.draw_masks(slice(b, 2 * b))
+            real_logits, fake_logits = self.d.forward(images).view(-1).split(b)
+            d_loss = s.loss.discriminator(real_logits, fake_logits)
+            grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
+            grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
+            adam_step(s.d_opt, s.world.average(grads))
         return d_loss, real_logits, fake_logits
 
     def generator_update(self, z: Tensor, s: TrainState) -> Tensor:
         b = self.rows
-        fake = self.g.forward(z)  # (b, 784)
-        self.d.draw_masks(slice(0, b))
-        logits = self.d.forward(fake)  # (b, 1), D's rows [:b]
-        g_loss, grad = s.loss.generator(logits.view(-1)), s.loss.g_grad(logits.view(-1)).view(-1, 1)
-        _, grad = self.d.backward(fake, grad, parameter_grads=False, input_grad=True)
-        grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False)
-        adam_step(s.g_opt, s.world.average(grads))
+        with torch.no_grad():
+            fake = self.g.forward(z)  # (b, 784)
+            self.d.draw_masks(slice(0, b))
+            logits = self.d.forward(fake).view(-1)  # (b,)
+            g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
+            _, grad = self.d.backward(fake, grad, parameter_grads=False, input_grad=True)
+            grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False)
+            adam_step(s.g_opt, s.world.average(grads))
         return g_loss
-
