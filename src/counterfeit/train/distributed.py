@@ -148,5 +148,9 @@ def join(world: World) -> None:
 
 
 def close_world(world: World) -> None:
+    """Leave the process group together: a rank that tore down its gloo threads while rank 0 was
+    still writing the run's last files aborted ("terminate called without an active exception")
+    in about one run in eight."""
     if world.size > 1 and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
