@@ -63,7 +63,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
         run_dir = train(config, out=args.out, quiet=args.quiet)
-    print(run_dir)
+    sys.stdout.write(f"{run_dir}\n")  # one write: under torchrun every rank prints it at once, unbuffered
+    sys.stdout.flush()
     return 0
 
 

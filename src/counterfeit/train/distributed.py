@@ -16,9 +16,10 @@ one flat all-reduce per update is what DDP's single bucket does for models this 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -147,10 +148,19 @@ def join(world: World) -> None:
         dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
 
 
-def close_world(world: World) -> None:
-    """Leave the process group together: a rank that tore down its gloo threads while rank 0 was
-    still writing the run's last files aborted ("terminate called without an active exception")
-    in about one run in eight."""
+@contextlib.contextmanager
+def leaving_together(world: World) -> Iterator[None]:
+    """The rest of a run in the process group, then out of it. A normal end waits for every rank
+    (a barrier: a rank that tore down its gloo threads while rank 0 still wrote the run's last
+    files aborted, "terminate called without an active exception", in about one run in eight); an
+    error leaves at once (the other ranks may never arrive), and leaving at all matters: a
+    process that exits still in the group can abort on the way out instead of exiting with 2."""
+    try:
+        yield
+    except BaseException:
+        if world.size > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+        raise
     if world.size > 1 and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

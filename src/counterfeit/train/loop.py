@@ -28,8 +28,8 @@ from counterfeit.train.resume import (check_checkpoint_config, check_processes, 
                                       resume_config, rewind)
 from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
-from counterfeit.train.distributed import (Agreement, World, check_split, close_world, init_world, join, use_device,
-                                           world_from_env)
+from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
+                                           use_device, world_from_env)
 from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import StepOutput, gan_step
@@ -41,22 +41,22 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
     """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
     this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
     world = init_world(config)
-    path = Path(out) if out is not None else default_run_path(config)
-    path = Path(world.from_main(str(path).encode()).decode())  # rank 0's: a default name holds its clock time
-    if world.is_main:
-        check_new_run_dir(path)  # before any work: a bad --out costs nothing
-    dataset = load_data(config)
-    config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
-    # Every process evaluates the same synchronised G on the same noise, so all stop together.
-    watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
-    state = build_state(config, world)
-    run = None if not world.is_main else RunDir.create(  # other processes write nothing
-        path, config, {"data_source": dataset.source, "data_images": len(dataset),
-                       "data_fingerprint": dataset.fingerprint, "device": str(state.device),
-                       "processes": world.size})
-    with run_lock(path) if run else contextlib.nullcontext():
-        run_steps(run, state, dataset, watch, quiet, world)
-    close_world(world)
+    with leaving_together(world):
+        path = Path(out) if out is not None else default_run_path(config)
+        path = Path(world.from_main(str(path).encode()).decode())  # rank 0's: a default name holds its clock time
+        if world.is_main:
+            check_new_run_dir(path)  # before any work: a bad --out costs nothing
+        dataset = load_data(config)
+        config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
+        # Every process evaluates the same synchronised G on the same noise, so all stop together.
+        watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
+        state = build_state(config, world)
+        run = None if not world.is_main else RunDir.create(  # other processes write nothing
+            path, config, {"data_source": dataset.source, "data_images": len(dataset),
+                           "data_fingerprint": dataset.fingerprint, "device": str(state.device),
+                           "processes": world.size})
+        with run_lock(path) if run else contextlib.nullcontext():
+            run_steps(run, state, dataset, watch, quiet, world)
     return path
 
 
@@ -66,7 +66,7 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
     path = Path(run_dir)
     world = world_from_env()
     join(world)
-    with contextlib.ExitStack() as held:  # rank 0's run lock, until the run ends
+    with leaving_together(world), contextlib.ExitStack() as held:  # rank 0's run lock, until the run ends
         resumption = hand_over(world, lambda: prepare_resume(path, overrides or {}, quiet, world, held))
         config, checkpoint = resumption.config, resumption.checkpoint
         use_device(world, config)
@@ -76,7 +76,6 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
             watch.replay(resumption.records)
         run = RunDir(path) if world.is_main else None
         run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
-    close_world(world)
     return path
 
 
