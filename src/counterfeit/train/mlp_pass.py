@@ -103,20 +103,21 @@ class MLPPass:
             self.outputs.append(x)
         return x
 
-    def backward(self, x: Tensor, grad: Tensor, *, parameter_grads: bool,
-                 input_grad: bool) -> tuple[list[Tensor], Tensor | None]:
-        """From the gradient at the output back to the input `x`, after `forward(x)`: the parameter
-        gradients (buffers, valid until the next backward) and the gradient at `x`. Under no_grad."""
-        rows = x.shape[0]
+    def backward(self, x: Tensor, grad: Tensor, *, parameter_grads: bool, input_grad: bool,
+                 rows: slice = slice(None)) -> tuple[list[Tensor], Tensor | None]:
+        """From the gradient at the output of `rows` of the last `forward(x)` back to the input:
+        the parameter gradients (buffers, valid until the next backward) and the gradient at
+        x[rows]. Under no_grad."""
+        n = grad.shape[0]
         for i in reversed(range(len(self.layers))):
-            layer, mask, y = self.layers[i], self.masks[i], self.outputs[i]
-            g = self.grads[i][:rows]
+            layer, mask, y = self.layers[i], self.masks[i], self.outputs[i][rows]
+            g = self.grads[i][:n]
             if mask is not None:  # dropout's backward, then the activation's, as autograd
-                torch.mul(grad, mask[:rows], out=g)
+                torch.mul(grad, mask[:n], out=g)
                 grad = g
             _activation_backward(grad, y, layer, out=g)
             if parameter_grads:
-                torch.mm(g.t(), self.outputs[i - 1] if i > 0 else x, out=self.parameter_grads[2 * i])
+                torch.mm(g.t(), (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
                 torch.sum(g, 0, out=self.parameter_grads[2 * i + 1])
             if i > 0 or input_grad:
                 grad = self._times_weight(g, layer.linear.weight)

@@ -6,6 +6,8 @@ changes is how the work is run:
 - D judges real and fake rows in one pass over their (2b, 784) concatenation, so each of D's
   weight gradients is one product over 2b rows instead of two over b and a sum. D has no layer
   that mixes rows (no batch norm), so this is the same maths.
+- G runs once per step, over the noise of every D update and of its own update together: its
+  weights only change at the end of the step, so this is the same maths in bigger products.
 - G's update backpropagates through D to its input only: D's weight gradients are never formed.
 - The loss's gradient with respect to D's logits is the loss's own formula (losses.py); from
   there back, `MLPPass`.
@@ -48,27 +50,36 @@ class MLPStep:
         g_layers, d_layers = layers_of(generator.net), layers_of(discriminator.net)
         return cls(g_layers, d_layers, rows, device) if g_layers and d_layers else None
 
-    def discriminator_update(self, real: Tensor, z: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, batches: tuple[Tensor, ...], z: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """One D update per real batch, then G's; `z` holds the noise of all of them, in that order.
+        G's weights do not change until its own update, so one G pass over all of z gives the
+        fakes of every D update and of G's update alike."""
         b = self.rows
         with torch.no_grad():
-            images = torch.cat([real.reshape(b, IMAGE_PIXELS), self.g.forward(z)])  # real rows, then fakes
-            self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
-            self.d.draw_masks(slice(b, 2 * b))
-            real_logits, fake_logits = self.d.forward(images).view(-1).split(b)
-            d_loss = s.loss.discriminator(real_logits, fake_logits)
-            grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
-            grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
-            adam_step(s.d_opt, s.world.average(grads))
+            fakes = self.g.forward(z)  # ((n_critic + 1) b, 784)
+            for k, real in enumerate(batches):
+                d_loss, real_logits, fake_logits = self._discriminator_update(real, fakes[k * b:(k + 1) * b], s)
+            g_loss = self._generator_update(z, fakes, s)
+        return d_loss, real_logits, fake_logits, g_loss
+
+    def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
+        b = self.rows
+        images = torch.cat([real.reshape(b, IMAGE_PIXELS), fake])  # real rows, then fake rows
+        self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
+        self.d.draw_masks(slice(b, 2 * b))
+        real_logits, fake_logits = self.d.forward(images).view(-1).split(b)
+        d_loss = s.loss.discriminator(real_logits, fake_logits)
+        grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
+        grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
+        adam_step(s.d_opt, s.world.average(grads))
         return d_loss, real_logits, fake_logits
 
-    def generator_update(self, z: Tensor, s: TrainState) -> Tensor:
-        b = self.rows
-        with torch.no_grad():
-            fake = self.g.forward(z)  # (b, 784)
-            self.d.draw_masks(slice(0, b))
-            logits = self.d.forward(fake).view(-1)  # (b,)
-            g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
-            _, grad = self.d.backward(fake, grad, parameter_grads=False, input_grad=True)
-            grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False)
-            adam_step(s.g_opt, s.world.average(grads))
+    def _generator_update(self, z: Tensor, fakes: Tensor, s: TrainState) -> Tensor:
+        mine = slice(len(z) - self.rows, len(z))  # G's own rows: the last draw
+        self.d.draw_masks(slice(0, self.rows))
+        logits = self.d.forward(fakes[mine]).view(-1)  # (b,)
+        g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
+        _, grad = self.d.backward(fakes[mine], grad, parameter_grads=False, input_grad=True)
+        grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False, rows=mine)
+        adam_step(s.g_opt, s.world.average(grads))
         return g_loss

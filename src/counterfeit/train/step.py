@@ -31,19 +31,16 @@ def gan_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> StepO
     `real`) make the step conditional: D judges (image, label) pairs, and G draws the real
     batches' labels, so fakes follow the data's class frequencies batch by batch."""
     batches = real.chunk(s.config.n_critic)
-    label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
-    for batch, batch_labels in zip(batches, label_batches):
-        if s.mlp is not None:  # the same update, backward passes by hand (train/mlp_step.py)
-            d_loss, d_real_logits, d_fake_logits = s.mlp.discriminator_update(batch, _noise(s, len(batch)), s)
-        else:
-            d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s, batch_labels)
-
-    # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
-    # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
-    y = label_batches[-1]
-    if s.mlp is not None:
-        g_loss = s.mlp.generator_update(_noise(s, len(batches[0])), s)
+    if s.mlp is not None:  # the same updates with the backward passes by hand (train/mlp_step.py)
+        z = _noise(s, len(batches[0]), draws=len(batches) + 1)
+        d_loss, d_real_logits, d_fake_logits, g_loss = s.mlp.step(batches, z, s)
     else:
+        label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
+        for batch, batch_labels in zip(batches, label_batches):
+            d_loss, d_real_logits, d_fake_logits = discriminator_step(batch, s, batch_labels)
+        # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
+        # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
+        y = label_batches[-1]
         with _precision(s):
             g_fake_logits, g_class_logits = discriminate(s, call_generator(s.generator, _noise(s, len(batches[0])), y), y)
             g_loss = s.loss.generator(g_fake_logits) + aux_class_loss(s, g_class_logits, y)
@@ -73,9 +70,11 @@ def discriminator_step(real: Tensor, s: TrainState, labels: Tensor | None = None
     return d_loss, d_real_logits, d_fake_logits
 
 
-def _noise(s: TrainState, n: int) -> Tensor:
-    """This process's slice of one global draw: N processes use the noise one process would."""
-    return s.world.shard(s.prior.sample(n * s.world.size, s.noise_rng, s.device))
+def _noise(s: TrainState, n: int, draws: int = 1) -> Tensor:
+    """This process's slice of each of `draws` global draws of n rows per process, drawn at once
+    (as many consecutive draws would give them): N processes use the noise one process would."""
+    z = s.prior.sample(draws * n * s.world.size, s.noise_rng, s.device)
+    return z if s.world.size == 1 else torch.cat([s.world.shard(part) for part in z.chunk(draws)])
 
 
 def _precision(s: TrainState) -> contextlib.AbstractContextManager:
