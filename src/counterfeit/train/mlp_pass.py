@@ -37,6 +37,7 @@ def _onednn_linear() -> object | None:
 
 
 ONEDNN_LINEAR = _onednn_linear()
+ONEDNN_MIN_MULTIPLY_ADDS = 2**22
 @dataclass(frozen=True)
 class Layer:
     linear: nn.Linear
@@ -123,10 +124,15 @@ class MLPPass:
                 grad = self._times_weight(g, layer.linear.weight)
         return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
 
+    def _use_onednn(self, rows: int, weight: Tensor) -> bool:
+        # oneDNN's call costs ~30 us more than MKL's before any arithmetic: for small products
+        # (a logit layer of width 1, say) that is more than it saves
+        return self.onednn is not None and rows * weight.numel() >= ONEDNN_MIN_MULTIPLY_ADDS
+
     def _linear(self, x: Tensor, layer: Layer) -> Tensor:
         """act(x @ W.T + b), a new tensor."""
         weight, bias = layer.linear.weight, layer.linear.bias
-        if self.onednn is not None:
+        if self._use_onednn(x.shape[0], weight):
             attr = layer.activation or "none"
             return self.onednn(x, weight, bias, attr, [layer.slope] if attr == "leaky_relu" else [], "")
         y = torch.addmm(bias, x, weight.t())
@@ -135,7 +141,7 @@ class MLPPass:
 
     def _times_weight(self, g: Tensor, weight: Tensor) -> Tensor:
         """g @ W, a new tensor: oneDNN's Linear with W.T as its weight (a view, no copy)."""
-        if self.onednn is not None:
+        if self._use_onednn(g.shape[0], weight):
             return self.onednn(g, weight.t(), None, "none", [], "")
         return torch.mm(g, weight)
 
