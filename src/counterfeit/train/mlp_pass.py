@@ -11,8 +11,9 @@ layer's calculus is three matrix products, so we run them ourselves:
 On the CPU, the forward product (with its bias and activation fused in) and g_x go through
 oneDNN's matmul, as PyTorch's own compiler does for Linear layers, and g_W through MKL's sgemm
 (`torch.mm`): on this project's AMD machine oneDNN was 10-35% faster than MKL for the first two
-and not for the third (docs/benchmarks.md). Elsewhere (CUDA, or a build without oneDNN) all three
-are `torch.addmm`/`torch.mm`.
+and not for the third (docs/benchmarks.md). Products under 4 M multiply-adds stay on MKL too
+(oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or in a build
+without oneDNN (`torch.addmm`/`torch.mm`).
 
 `MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
 call), so loading a checkpoint or averaging gradients needs nothing here.
@@ -38,6 +39,8 @@ def _onednn_linear() -> object | None:
 
 ONEDNN_LINEAR = _onednn_linear()
 ONEDNN_MIN_MULTIPLY_ADDS = 2**22
+
+
 @dataclass(frozen=True)
 class Layer:
     linear: nn.Linear
@@ -63,6 +66,8 @@ def layers_of(net: nn.Sequential) -> list[Layer] | None:
 
 
 class MLPPass:
+    """One net's forward and backward by hand; gradient and mask buffers allocated once."""
+
     def __init__(self, layers: list[Layer], rows: int, device: torch.device) -> None:
         self.layers = layers
         self.onednn = ONEDNN_LINEAR if device.type == "cpu" else None
