@@ -9,9 +9,10 @@ What crosses between processes is tensors only: a checkpoint or a message travel
 in a uint8 tensor, so nothing is pickled (broadcast_object_list would pickle).
 
 Gradients are averaged by one explicit all-reduce per update rather than by wrapping the modules in
-DistributedDataParallel: DDP's all-reduce hooks fire on `.backward()`, while our step takes each
-net's gradients with `torch.autograd.grad` (so G's update computes no gradients for D's weights);
-one flat all-reduce per update is what DDP's single bucket does for models this small.
+DistributedDataParallel: DDP's all-reduce hooks fire on `.backward()`, which our step never calls
+(the fully connected nets' backward passes are written out, train/mlp_step.py; the others take
+each net's gradients with `torch.autograd.grad`), so G's update computes no gradients for D's
+weights; one flat all-reduce per update is what DDP's single bucket does for models this small.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator
+
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
 from counterfeit.config import Config
 from counterfeit.errors import ConfigError
+from counterfeit.train.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,9 @@ def check_split(config: Config, size: int) -> None:
 
 def use_device(world: World, config: Config) -> None:
     """This process's own GPU when the run is on CUDA: set before the first CUDA collective."""
-    if world.size > 1 and (config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())):
-        torch.cuda.set_device(world.local_rank)
+    device = resolve_device(config.device, world.local_rank)
+    if world.size > 1 and device.type == "cuda":
+        torch.cuda.set_device(device)
 
 
 def join(world: World) -> None:

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from counterfeit.config import Config
-from counterfeit.errors import ConfigError
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
+from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import World
 from counterfeit.train.ema import EMA
 from counterfeit.train.mlp_step import MLPStep
@@ -44,14 +44,6 @@ class TrainState:
     def sampling_generator(self) -> nn.Module:
         """The generator that snapshots, saved weights and evaluation use: the average when on."""
         return self.ema.model if self.ema is not None else self.generator
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda was asked for, but this torch sees no CUDA GPU (use cpu or auto)")
-    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
 
 
 def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
