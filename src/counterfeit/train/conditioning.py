@@ -34,7 +34,12 @@ def next_real(sampler: InMemorySampler, world: World, n_critic: int) -> tuple[Te
     """n_critic batches back to back (this process's rows of each), and their labels when the
     sampler has them."""
     batches = [sampler.next_labelled() for _ in range(n_critic)]
-    real = torch.cat([world.shard(images) for images, _ in batches])
+    real = _joined([world.shard(images) for images, _ in batches])
     if batches[0][1] is None:
         return real, None
-    return real, torch.cat([world.shard(labels) for _, labels in batches if labels is not None])
+    return real, _joined([world.shard(labels) for _, labels in batches if labels is not None])
+
+
+def _joined(parts: list[Tensor]) -> Tensor:
+    """The parts back to back; one part as it is (cat would copy the whole batch every step)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
