@@ -23,7 +23,7 @@ from counterfeit.metrics.split import split_indices
 from counterfeit.sampling import generate, load_generator
 
 COLUMNS = ("fid", "kid", "precision", "recall", "density", "coverage", "classes_covered",
-           "class_kl", "mnist_score", "memorisation", "diversity")
+           "class_kl", "classifier_score", "memorisation", "diversity")
 
 
 def noisy(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:

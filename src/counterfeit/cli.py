@@ -53,6 +53,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for key in ("steps", "seed", "data", "device"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
+    if args.skip_bad:
+        overrides["skip_bad"] = True
     if args.resume is not None:
         if args.out is not None:
             raise UserError(f"--out {args.out}: cannot be combined with --resume (the run directory)")
@@ -124,9 +126,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from counterfeit.data import download_mnist
+    from counterfeit.data import download
 
-    for path in download_mnist(args.dir, dataset=args.dataset, base_url=args.base_url):
+    for path in download(args.dataset, args.dir, base_url=args.base_url):
         print(path)
     return 0
 
@@ -139,47 +141,77 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.real == (args.target is not None):
         raise UserError("give either RUN_DIR|SAMPLES.npz or --real")
-    evaluator = load_evaluator(args.evaluator)
+    evaluator = load_evaluator(args.evaluator) if args.evaluator else None  # else: the one matching the data
     if args.real:
-        report = evaluate_real(args.data, args.n, evaluator)
+        report = evaluate_real(args.data, args.n, evaluator, invert=args.invert, skip_bad=args.skip_bad)
     else:
-        report = evaluate_path(args.target, args.n, args.seed, args.data, evaluator, args.per_class)
+        report = evaluate_path(args.target, args.n, args.seed, args.data, evaluator, args.per_class,
+                               invert=args.invert, skip_bad=args.skip_bad)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0
 
 
 def cmd_evaluator_train(args: argparse.Namespace) -> int:
+    import functools
     from dataclasses import replace
 
+    from counterfeit.data import load_dataset
     from counterfeit.metrics.evaluator import EVALUATOR_SHA256, weights_path
+    from counterfeit.metrics.evaluator_store import data_label, store_dir, train_command
     from counterfeit.metrics.evaluator_train import TrainSettings, train_evaluator
 
-    out = args.out or weights_path().parent
     settings = TrainSettings() if args.epochs is None else replace(TrainSettings(), epochs=args.epochs)
-    record = train_evaluator(out, settings, log=lambda line: print(line, file=sys.stderr, flush=True))
+    log = functools.partial(print, file=sys.stderr, flush=True)
+    shipped = args.data is None and not args.invert and not args.skip_bad
+    if shipped:  # the shipped weights, rebuilt from the embedded digits
+        out = args.out or weights_path().parent
+        record = train_evaluator(out, settings, log)
+    else:
+        dataset = load_dataset(args.data, args.invert, args.skip_bad)
+        out = args.out or store_dir(dataset)
+        command = train_command(args.data, args.invert, args.skip_bad)
+        command += f" --epochs {args.epochs}" if args.epochs is not None else ""
+        record = train_evaluator(out, settings, log, dataset, data_label(dataset), command)
     print(f"held-out accuracy {record['heldout_accuracy']:.4f}, {record['train_seconds']:.0f} s; "
           f"wrote {out}; sha256 {record['sha256']}")
-    if record["sha256"] != EVALUATOR_SHA256:
+    if shipped and record["sha256"] != EVALUATOR_SHA256:
         print("note: this differs from EVALUATOR_SHA256 in counterfeit/metrics/evaluator.py; "
               "set it to ship these weights", file=sys.stderr)
     return 0
 
 
 def cmd_evaluator_info(args: argparse.Namespace) -> int:
-    from counterfeit.metrics.evaluator import load_evaluator, read_record, weights_path
+    from counterfeit.data import load_dataset
+    from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, load_evaluator, read_record, weights_path
+    from counterfeit.metrics.evaluator_store import load_stored, require_evaluator, store_dir, train_command
 
-    evaluator = load_evaluator(args.evaluator)  # checks the sha256
-    record = read_record((args.evaluator or weights_path()).with_name("evaluator.json"))
+    if args.data is None and not args.invert and not args.skip_bad:
+        evaluator = load_evaluator(args.evaluator)  # checks the sha256
+        weights = args.evaluator or weights_path()
+        record = read_record(weights.with_name(RECORD_FILE))
+    else:
+        dataset = load_dataset(args.data, args.invert, args.skip_bad)
+        evaluator = require_evaluator(dataset, train_command(args.data, args.invert, args.skip_bad))
+        stored = (store_dir(dataset) / RECORD_FILE).exists()
+        weights = store_dir(dataset) / WEIGHTS_FILE if stored else weights_path()
+        record = load_stored(store_dir(dataset), dataset).record if stored else read_record(weights.with_name(RECORD_FILE))
     split = record["split"]
-    print(f"weights   {args.evaluator or weights_path()}")
+    print(f"evaluator {evaluator.label} evaluator ({record.get('num_classes', 10)} classes)")
+    print(f"weights   {weights}")
     print(f"sha256    {evaluator.sha256} (verified)")
-    print(f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out digits "
+    print(f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out images "
           f"(train {record['train_accuracy']:.2%} on {split['train']})")
     print(f"data      {record['data']} (fingerprint {record['data_fingerprint']})")
     print(f"split     {split['method']}; indices sha256 {split['indices_sha256'][:16]}...")
     print(f"trained   by `{record['command']}` in {record['train_seconds']:.0f} s "
           f"(torch {record['torch']}, {record['torch_threads']} threads)")
     return 0
+
+
+def _add_data_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--invert", action="store_true", help=f"{what} is dark-on-light: use 255 - pixels")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help=f"{what} is an image folder: go on without the files that are not readable images")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_positive_int, help="number of training steps (updates of D and G)")
     train.add_argument("--seed", type=_int, help="seed for every random number of the run")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
-    train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
+    train.add_argument("--data", help="mnist, fashion-mnist or kmnist (after `counterfeit download`), a folder of "
+                       "PNG/JPEG images (one subfolder per class for labels), an IDX images file or an .npz; "
+                       "default: embedded MNIST")
+    train.add_argument("--skip-bad", action="store_true",
+                       help="image folders: go on without the files that are not readable images (skip_bad = true)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"],
                        help="where to train (default: the config's, `auto` = CUDA when available)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -235,9 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     presets = sub.add_parser("presets", help="list the presets, one line each")
     presets.set_defaults(func=cmd_presets)
-    download = sub.add_parser("download", help="fetch the full MNIST or Fashion-MNIST IDX files (needs internet)")
-    download.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
-    download.add_argument("--dir", type=Path, default=Path("data"), help="where to put the .gz files (default data/)")
+    download = sub.add_parser("download", help="fetch MNIST, Fashion-MNIST or KMNIST as IDX files (needs internet)")
+    download.add_argument("--dataset", choices=["mnist", "fashion-mnist", "kmnist"], default="mnist")
+    download.add_argument("--dir", type=Path, help="where to put the .gz files (default: the cache folder, "
+                          "where --data NAME finds them)")
     download.add_argument("--base-url", help="a mirror to use instead of the default")
     download.set_defaults(func=cmd_download)
 
@@ -248,18 +285,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_int, default=0, help="noise seed when sampling a run (default 0)")
     evaluate.add_argument("--per-class", type=_positive_int, default=1000,
                           help="conditional runs: samples asked for each digit (default 1000)")
-    evaluate.add_argument("--data", help="real data (IDX or .npz); default: the run's data, else embedded MNIST")
+    evaluate.add_argument("--data", help="real data (as train --data); default: the run's data, else embedded MNIST")
+    _add_data_options(evaluate, "--data")
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout instead of a table")
     evaluate.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)  # a weights file, for checks
     evaluate.set_defaults(func=cmd_eval)
 
     evaluator = sub.add_parser("evaluator", help="the MNIST evaluator network behind the metrics")
     evaluator_sub = evaluator.add_subparsers(dest="evaluator_command", required=True, parser_class=_Parser)
-    ev_train = evaluator_sub.add_parser("train", help="retrain it on the fixed split (deterministic, a few minutes)")
-    ev_train.add_argument("--out", type=Path, help="directory for the weights and JSON (default: the package's)")
+    ev_train = evaluator_sub.add_parser("train", help="train it on a dataset's fixed split (deterministic); "
+                                        "without --data: rebuild the shipped MNIST one")
+    ev_train.add_argument("--data", help="the dataset (as train --data); its evaluator goes into the cache folder")
+    _add_data_options(ev_train, "--data")
+    ev_train.add_argument("--out", type=Path, help="directory for the weights and JSON (default: the package's, "
+                          "or with --data the cache folder under the data's fingerprint)")
     ev_train.add_argument("--epochs", type=_positive_int, help="default 12")
     ev_train.set_defaults(func=cmd_evaluator_train)
-    ev_info = evaluator_sub.add_parser("info", help="accuracy, split and sha256 of the shipped weights")
+    ev_info = evaluator_sub.add_parser("info", help="accuracy, split and sha256 of the shipped weights, "
+                                       "or of the evaluator matching --data")
+    ev_info.add_argument("--data", help="the dataset whose evaluator to describe (as train --data)")
+    _add_data_options(ev_info, "--data")
     ev_info.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)
     ev_info.set_defaults(func=cmd_evaluator_info)
     return parser

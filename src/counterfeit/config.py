@@ -37,7 +37,9 @@ class Config:
 
     preset: str = DEFAULT_PRESET
     seed: int = 0
-    data: str = "embedded"  # "embedded", or a path to an IDX images file or an .npz
+    data: str = "embedded"  # "embedded", a dataset name (mnist, fashion-mnist, kmnist), an image folder, an IDX file or an .npz
+    invert: bool = False  # 255 - pixels after loading: for dark-on-light images
+    skip_bad: bool = False  # image folders: leave out files that are not readable PNG/JPEG images
     device: str = "auto"
     # -- models --
     model: str = "mlp"

@@ -31,10 +31,10 @@ def test_npz_by_suffix_and_by_content(tmp_path, digits):
         np.testing.assert_array_equal(load_dataset(str(tmp_path / name)).images, digits[0])
 
 
-def test_directory(tmp_path, check_error):
+def test_an_empty_directory_is_an_image_folder_without_images(tmp_path, check_error):
     with pytest.raises(DataError) as error:
         load_dataset(tmp_path)
-    check_error(error, tmp_path, "is a directory (expected an IDX images file or an .npz)")
+    check_error(error, tmp_path, "holds no PNG or JPEG images")
 
 
 @pytest.mark.parametrize("name", ["missing.npz", "missing-images-idx3-ubyte"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from counterfeit.metrics.classes import class_histogram, class_kl, classes_covered, mnist_score
+from counterfeit.metrics.classes import class_histogram, class_kl, classes_covered, classifier_score
 
 
 def one_hot(labels: torch.Tensor) -> torch.Tensor:
@@ -13,13 +13,13 @@ def one_hot(labels: torch.Tensor) -> torch.Tensor:
 def test_single_class_covers_one() -> None:
     probs = one_hot(torch.full((500,), 3))
     assert classes_covered(probs) == 1
-    assert mnist_score(probs) == pytest.approx(1.0, abs=1e-3)  # confident, but one digit only
+    assert classifier_score(probs) == pytest.approx(1.0, abs=1e-3)  # confident, but one digit only
 
 
 def test_all_classes_evenly() -> None:
     probs = one_hot(torch.arange(1000) % 10)
     assert classes_covered(probs) == 10
-    assert mnist_score(probs) == pytest.approx(10.0, rel=1e-3)
+    assert classifier_score(probs) == pytest.approx(10.0, rel=1e-3)
     assert class_kl(probs, class_histogram(probs)) == pytest.approx(0.0, abs=1e-9)
 
 

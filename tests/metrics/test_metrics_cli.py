@@ -19,14 +19,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "counterfeit", *args], capture_output=True, text=True)
 
 
-def test_eval_real_json_is_one_object_with_every_metric(metrics_cache: Path) -> None:
+def test_eval_real_json_is_one_object_with_every_metric(cache_home: Path) -> None:
     result = run_cli("eval", "--real", "--n", "500", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert report["n"] == report["n_floor"] == report["n_reference"] == 500
     assert set(report["metrics"]) == set(report["floor"]) == set(METRICS)
     assert report["floor"]["precision"] > 0.5 and report["floor"]["classes_covered"] == 10
-    assert list(metrics_cache.glob("real-*.npz"))  # the floor is cached where the env var says
+    assert list(cache_home.glob("real-*.npz"))  # the floor is cached where the env var says
 
 
 def test_eval_real_table_names_sample_sizes() -> None:

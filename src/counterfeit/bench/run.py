@@ -20,7 +20,7 @@ from counterfeit.train.step import gan_step
 
 def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, TrainState], Any]) -> Callable[[], None]:
     """A step as the loop runs it: a batch from the in-memory sampler, then the update."""
-    dataset = load_dataset(None if config.data == "embedded" else config.data)
+    dataset = load_dataset(config.data, config.invert, config.skip_bad)
     sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
                               config.batch_size, seed=config.seed + 2)
     return lambda: step(sampler.next(), state)

@@ -27,6 +27,8 @@ class Dataset:
     images: np.ndarray  # uint8 (N, 28, 28)
     labels: np.ndarray | None  # int64 (N,), each >= 0; None for unlabelled data
     source: str  # human-readable: a path, or "embedded MNIST (...)"
+    name: str | None = None  # a known dataset these images are from ("mnist", "fashion-mnist", ...)
+    classes: tuple[str, ...] | None = None  # class names by label (an image folder's subfolders)
 
     def __post_init__(self) -> None:
         images, labels = self.images, self.labels

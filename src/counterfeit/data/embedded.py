@@ -41,4 +41,4 @@ def read_verified(resource: Traversable, expected_sha256: str = EMBEDDED_SHA256)
             " the embedded dataset is damaged, reinstall counterfeit"
         )
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        return Dataset(archive["images"], archive["labels"], EMBEDDED_SOURCE)
+        return Dataset(archive["images"], archive["labels"], EMBEDDED_SOURCE, "mnist", tuple("0123456789"))

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.embedded import load_embedded
+from counterfeit.data.folder import read_image_folder
 from counterfeit.data.idx import read_idx_dataset
+from counterfeit.data.named import KNOWN, identify, load_named
 from counterfeit.data.npz import read_npz
 
 EMBEDDED = "embedded"
 
 
-def load_dataset(path: str | os.PathLike[str] | None) -> Dataset:
-    """None or "embedded": the embedded MNIST; an .npz (by name or content); else an IDX file."""
-    if path is None or path == EMBEDDED:
+def load_dataset(data: str | os.PathLike[str] | None, invert: bool = False, skip_bad: bool = False) -> Dataset:
+    """None or "embedded": the embedded MNIST; a known name ("mnist", "fashion-mnist", "kmnist"):
+    its cached or system-wide copy; a folder: its PNG/JPEG images (`skip_bad`: without the files
+    that are not); an .npz (by name or content); else an IDX file. `invert`: 255 - pixels, for
+    dark-on-light images (then the data is no longer the known dataset it came from)."""
+    dataset = _load(data, skip_bad)
+    if not invert:
+        return dataset
+    return replace(dataset, images=255 - dataset.images, source=f"{dataset.source}, inverted", name=None)
+
+
+def _load(data: str | os.PathLike[str] | None, skip_bad: bool) -> Dataset:
+    if data is None or data == EMBEDDED:
         return load_embedded()
-    path = Path(path)
+    if isinstance(data, str) and data in KNOWN:
+        return load_named(data)
+    path = Path(data)
+    if path.is_dir():
+        return read_image_folder(path, skip_bad)
     # is_zipfile swallows OSErrors; the reader called next reports missing or unreadable files.
     if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
         return read_npz(path)
-    return read_idx_dataset(path)
+    dataset = read_idx_dataset(path)
+    spec = identify(path)  # a published MNIST-like file given by its path is that dataset
+    return dataset if spec is None else replace(dataset, name=spec.name, classes=spec.classes)

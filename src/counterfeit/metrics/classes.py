@@ -1,4 +1,4 @@
-"""Metrics of the evaluator's class predictions: quality and spread over the ten digits."""
+"""Metrics of the evaluator's class predictions: quality and spread over the classes (digits for MNIST)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def class_histogram(probs: Tensor) -> Tensor:
     return torch.bincount(probs.argmax(dim=1), minlength=probs.shape[1]).double() / len(probs)
 
 
-def mnist_score(probs: Tensor) -> float:
-    """exp E_x KL(p(y|x) || p(y)) (Salimans et al. 2016, on an MNIST classifier as in TF-GAN):
-    high when each sample is one confident digit and all digits appear; at most 10."""
+def classifier_score(probs: Tensor) -> float:
+    """exp E_x KL(p(y|x) || p(y)) (Salimans et al. 2016, on the evaluator's classifier as TF-GAN's
+    mnist_score is on an MNIST one): high when each sample is one confident class and all classes
+    appear; at most the number of classes."""
     p = probs.double().clamp_min(_EPS)
     marginal = p.mean(dim=0, keepdim=True)
     return math.exp(float((p * (p.log() - marginal.log())).sum(dim=1).mean()))

@@ -17,11 +17,12 @@ from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.metrics import cache
 from counterfeit.metrics.conditional import DEFAULT_PER_CLASS, conditional_report, conditional_table
-from counterfeit.metrics.evaluator import Evaluator, load_evaluator
+from counterfeit.metrics.evaluator import Evaluator
+from counterfeit.metrics.evaluator_store import require_evaluator, train_command
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
 from counterfeit.metrics.reference import Reference, build_reference, pixels_of, real_images
-from counterfeit.metrics.registry import METRICS, compute
+from counterfeit.metrics.registry import METRICS, MNIST_ALIASES, compute
 from counterfeit.sampling import generate, load_generator
 
 DEFAULT_N = 2000  # all the held-out digits the embedded set affords
@@ -65,7 +66,7 @@ class Report:
     what: str
     n: int
     real: RealData
-    evaluator_sha256: str
+    evaluator: Evaluator  # the judge, trained on the same data as `real`
     metrics: dict[str, float] = field(default_factory=dict)
     conditional: dict[str, Any] | None = None  # a conditional run's per-digit scores
 
@@ -73,13 +74,20 @@ class Report:
         extra = {} if self.conditional is None else {"conditional": self.conditional}
         return {"n": self.n, "n_reference": self.real.n_reference, "n_floor": self.real.n_floor,
                 "evaluated": self.what, "data": self.real.source,
-                "evaluator_sha256": self.evaluator_sha256,
-                "metrics": self.metrics, "floor": self.real.floor, **extra}
+                "evaluator_sha256": self.evaluator.sha256, "evaluator": self.evaluator.describe(),
+                "metrics": self._with_aliases(self.metrics), "floor": self._with_aliases(self.real.floor), **extra}
+
+    def _with_aliases(self, values: dict[str, float]) -> dict[str, float]:
+        if not self.evaluator.is_mnist:
+            return values
+        return {**values, **{old: values[new] for old, new in MNIST_ALIASES.items() if new in values}}
 
     def table(self) -> str:
+        data, classes = self.evaluator.label, self.evaluator.net.head.out_features
         rows = [("metric", "value", "real floor", "better")]
-        rows += [(METRICS[k].label, _fmt(v), _fmt(self.real.floor[k]), METRICS[k].better)
-                 for k, v in self.metrics.items()]
+        for key, value in self.metrics.items():
+            label, better = METRICS[key].label_for(data, classes)
+            rows.append((label, _fmt(value), _fmt(self.real.floor[key]), better))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = [f"{self.what}: {self.n} images against {self.real.n_reference} reference images "
                  f"of {self.real.source}",
@@ -99,38 +107,47 @@ def _fmt(value: float) -> str:
 
 
 def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = None,
-                    n: int = DEFAULT_N, evaluator: Evaluator | None = None) -> Report:
+                    n: int = DEFAULT_N, evaluator: Evaluator | None = None,
+                    command: str = "counterfeit evaluator train --data ...") -> Report:
     """Every metric of uint8 (N, 28, 28) `images` (the first n) against real data (default: the
-    embedded digits)."""
-    evaluator = evaluator or load_evaluator()
-    real = real_data(dataset or load_dataset(None), evaluator, n)
+    embedded digits), judged by the evaluator of that data (else a one-line error naming `command`,
+    which trains it)."""
+    dataset = dataset or load_dataset(None)
+    evaluator = evaluator or require_evaluator(dataset, command)
+    real = real_data(dataset, evaluator, n)
     images = images[:n]
     if len(images) < 2 * K_DENSITY_COVERAGE:
         raise UserError(f"{what}: {len(images)} images are too few to evaluate (need {2 * K_DENSITY_COVERAGE})")
     metrics = compute(extract(evaluator, images), real.reference)
-    return Report(what, len(images), real, evaluator.sha256, metrics)
+    return Report(what, len(images), real, evaluator, metrics)
 
 
-def evaluate_real(data: str | None = None, n: int = DEFAULT_N,
-                  evaluator: Evaluator | None = None) -> Report:
+def evaluate_real(data: str | None = None, n: int = DEFAULT_N, evaluator: Evaluator | None = None,
+                  invert: bool = False, skip_bad: bool = False) -> Report:
     """The floor alone: held-out real images of `data` (default embedded) against the reference."""
-    evaluator = evaluator or load_evaluator()
-    real = real_data(load_dataset(data), evaluator, n)
-    return Report("held-out real images", real.n_floor, real, evaluator.sha256, dict(real.floor))
+    dataset = load_dataset(data, invert, skip_bad)
+    evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
+    real = real_data(dataset, evaluator, n)
+    return Report("held-out real images", real.n_floor, real, evaluator, dict(real.floor))
 
 
 def evaluate_path(path: Path, n: int = DEFAULT_N, seed: int = 0, data: str | None = None,
-                  evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS) -> Report:
+                  evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS,
+                  invert: bool = False, skip_bad: bool = False) -> Report:
     """A run directory (n samples of its final generator; writes eval.json there) or an .npz of
-    samples (`images` uint8 N×28×28 or float in [0, 1]). Real data: `data`, else the run's own,
-    else the embedded digits. A conditional run's n samples are class-balanced, and it is also
-    judged per digit on `per_class` samples asked for each (see metrics/conditional.py)."""
+    samples (`images` uint8 N×28×28 or float in [0, 1]). Real data: `data`, else the run's own
+    (with its `invert` and `skip_bad`), else the embedded digits; judged by the evaluator of that
+    data. A conditional run's n samples are class-balanced, and it is also judged per class on
+    `per_class` samples asked for each (see metrics/conditional.py)."""
     if not path.is_dir():
-        return evaluate_images(read_npz(path).images, str(path), load_dataset(data), n, evaluator)
-    evaluator = evaluator or load_evaluator()
+        dataset = load_dataset(data, invert, skip_bad)
+        return evaluate_images(read_npz(path).images, str(path), dataset, n, evaluator,
+                               train_command(data, invert, skip_bad))
     generator, config = load_generator(path)
-    dataset = load_dataset(data or config.data)
-    images = generate(generator, config, n, seed=seed)  # conditional: digits 0-9 in turn
+    data, invert, skip_bad = data or config.data, invert or config.invert, skip_bad or config.skip_bad
+    dataset = load_dataset(data, invert, skip_bad)
+    evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
+    images = generate(generator, config, n, seed=seed)  # conditional: classes 0-9 in turn
     report = evaluate_images(images, f"{path} (final generator, seed {seed})", dataset, n, evaluator)
     if config.conditional:
         report = replace(report, conditional=conditional_report(generator, config, dataset, evaluator,

@@ -1,8 +1,9 @@
-"""The judge: a small MNIST CNN whose penultimate layer gives the features behind FID & co.
+"""The judge: a small CNN classifier whose penultimate layer gives the features behind FID & co.
 
 Inception features are a poor fit for 28x28 digits and need downloaded weights; the MNIST practice
 (TF-GAN's mnist_score / mnist_frechet_distance) is a frozen MNIST classifier. Its weights ship with
-the package and are checked against EVALUATOR_SHA256 at every load.
+the package and are checked against EVALUATOR_SHA256 at every load. Other datasets get their own,
+trained by the same recipe (metrics/evaluator_store.py keeps them).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ RECORD_FILE = "evaluator.json"
 # file was damaged or swapped, and every metric would silently change meaning.
 EVALUATOR_SHA256 = "64abebc18f1bee8aa93638274ef73b91b98724b2ca52ebf9600ccc18d46ac582"
 FEATURE_DIM = 128
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the shipped evaluator's: the ten digits
+SHIPPED_LABEL = "MNIST"
 # MNIST pixel mean and std: inputs are standardised inside the net, which takes [0, 1] pixels.
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
 
@@ -40,10 +42,10 @@ def _conv(c_in: int, c_out: int, kernel: int, stride: int) -> nn.Sequential:
 
 class EvaluatorNet(nn.Module):
     """A full-resolution first layer, two strided conv blocks, a 128-d feature layer and a
-    10-way linear classifier. Strided convolutions after the first layer, not conv + pool at
+    linear classifier (10 classes for MNIST-like data). Strided convolutions after the first layer, not conv + pool at
     full resolution: ~5x fewer multiply-adds, so 10,000 images take about a second on 2 cores."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_classes: int = NUM_CLASSES) -> None:
         super().__init__()
         self.body = nn.Sequential(
             _conv(1, 32, 5, 1), nn.MaxPool2d(2),  # (B, 32, 14, 14)
@@ -53,7 +55,7 @@ class EvaluatorNet(nn.Module):
             nn.Dropout(0.2),
             nn.Linear(64 * 4 * 4, FEATURE_DIM), nn.ReLU(),  # (B, 128): the features
         )
-        self.head = nn.Linear(FEATURE_DIM, NUM_CLASSES)  # (B, 10) logits
+        self.head = nn.Linear(FEATURE_DIM, num_classes)  # (B, K) logits
 
     def features(self, pixels: Tensor) -> Tensor:
         """(B, 1, 28, 28) pixels in [0, 1] -> (B, 128) penultimate-layer features."""
@@ -108,6 +110,18 @@ class Evaluator:
     net: EvaluatorNet  # eval mode
     sha256: str
     features: InferenceFeatures  # net.features for inference, faster
+    label: str = SHIPPED_LABEL  # the data it was trained on, as metric names show it: "FID (MNIST evaluator)"
+    record: dict[str, Any] = field(default_factory=dict, compare=False)  # its evaluator.json
+
+    @property
+    def is_mnist(self) -> bool:
+        return self.label == SHIPPED_LABEL
+
+    def describe(self) -> dict[str, Any]:
+        """What eval.json says about the judge: which network, trained on which data."""
+        return {"name": f"{self.label} evaluator", "sha256": self.sha256, "data": self.record.get("data"),
+                "data_fingerprint": self.record.get("data_fingerprint"),
+                "heldout_accuracy": self.record.get("heldout_accuracy")}
 
 
 def weights_path() -> Path:
@@ -116,27 +130,37 @@ def weights_path() -> Path:
 
 def load_evaluator(path: str | Path | None = None) -> Evaluator:
     """The shipped evaluator (or the file at `path`), after checking its sha256 against the code's."""
-    return _load(Path(path) if path is not None else weights_path())
+    path = Path(path) if path is not None else weights_path()
+    record = read_record(weights_path().with_name(RECORD_FILE)) if path == weights_path() else {}
+    return load_weights(path, EVALUATOR_SHA256, "not the shipped one", record=record)
 
 
 @functools.cache
-def _load(path: Path) -> Evaluator:
+def _load(path: Path, expected_sha256: str, swapped: str, num_classes: int) -> tuple[EvaluatorNet, str]:
     try:
         data = path.read_bytes()
     except OSError as err:
         raise UserError(f"{path}: cannot read evaluator weights ({err.strerror or err}); "
                         "run `counterfeit evaluator train`") from None
     sha256 = hashlib.sha256(data).hexdigest()
-    if sha256 != EVALUATOR_SHA256:
+    if sha256 != expected_sha256:
         raise UserError(f"{path}: evaluator weights have sha256 {sha256[:16]}..., expected "
-                        f"{EVALUATOR_SHA256[:16]}...; the file is damaged or not the shipped one")
-    net = EvaluatorNet().to(memory_format=torch.channels_last)
+                        f"{expected_sha256[:16]}...; the file is damaged or {swapped}")
+    net = EvaluatorNet(num_classes).to(memory_format=torch.channels_last)
     try:
         net.load_state_dict(safetensors_load(data))
     except (SafetensorError, RuntimeError) as err:
         raise UserError(f"{path}: cannot load evaluator weights ({str(err).splitlines()[0]})") from None
     net.eval().requires_grad_(False)
-    return Evaluator(net, sha256, InferenceFeatures(net).eval())
+    return net, sha256
+
+
+def load_weights(path: Path, expected_sha256: str, swapped: str, label: str = SHIPPED_LABEL,
+                 record: dict[str, Any] | None = None) -> Evaluator:
+    """Weights whose sha256 must be `expected_sha256` (else: damaged, or `swapped`), as an Evaluator."""
+    record = record or {}
+    net, sha256 = _load(path, expected_sha256, swapped, int(record.get("num_classes", NUM_CLASSES)))
+    return Evaluator(net, sha256, InferenceFeatures(net).eval(), label, record)
 
 
 def read_record(path: str | Path | None = None) -> dict[str, Any]:

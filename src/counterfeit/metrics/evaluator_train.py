@@ -1,4 +1,5 @@
-"""`counterfeit evaluator train`: fit the evaluator on the fixed split of the embedded digits.
+"""`counterfeit evaluator train [--data ...]`: fit the evaluator on the fixed split of a dataset
+(default: the embedded digits, whose evaluator ships with the package).
 
 Deterministic (seeded data order and augmentation, deterministic kernels), so the repo command
 rebuilds the shipped weights; bit-identical bytes need the same torch build and thread count.
@@ -19,7 +20,9 @@ import torch.nn.functional as F
 from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
+from counterfeit.data.dataset import Dataset
 from counterfeit.data.embedded import load_embedded
+from counterfeit.errors import DataError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
 from counterfeit.metrics.split import SPLIT_METHOD, split_indices
@@ -59,19 +62,26 @@ def accuracy(net: EvaluatorNet, pixels: Tensor, labels: Tensor) -> float:
 
 
 def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
-                    log: Callable[[str], None] = print) -> dict:
-    """Train, then write the weights and their JSON record into `out_dir`; returns the record."""
+                    log: Callable[[str], None] = print, dataset: Dataset | None = None,
+                    label: str = "MNIST", command: str = "counterfeit evaluator train") -> dict:
+    """Train on `dataset` (default: the embedded digits), then write the weights and their JSON
+    record into `out_dir`; returns the record. `label` names the data in metric names."""
+    dataset = dataset or load_embedded()
+    if dataset.labels is None:
+        raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
+                        "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")
+    num_classes = len(dataset.classes) if dataset.classes else int(dataset.labels.max()) + 1
+    if num_classes < 2:
+        raise DataError(f"{dataset.source}: has a single class; the evaluator needs at least two to learn features")
     torch.manual_seed(settings.seed)
     torch.use_deterministic_algorithms(True)
-    dataset = load_embedded()
-    assert dataset.labels is not None
     split = split_indices(len(dataset))
     pixels = torch.from_numpy(dataset.images).float().div(255).unsqueeze(1)  # (N, 1, 28, 28)
     labels = torch.from_numpy(dataset.labels)
     train_x, train_y = pixels[split.train], labels[split.train]
     heldout_x, heldout_y = pixels[split.heldout], labels[split.heldout]
 
-    net = EvaluatorNet().to(memory_format=torch.channels_last)
+    net = EvaluatorNet(num_classes).to(memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.lr,
@@ -96,11 +106,14 @@ def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
     record = {
         "heldout_accuracy": round(accuracy(net, heldout_x, heldout_y), 5),
         "train_accuracy": round(accuracy(net, train_x, train_y), 5),
+        "name": label,
         "data": dataset.source,
         "data_fingerprint": dataset.fingerprint,
+        "num_classes": num_classes,
+        "classes": list(dataset.classes) if dataset.classes else None,
         "split": {"method": SPLIT_METHOD, "train": len(split.train), "heldout": len(split.heldout),
                   "indices_sha256": split.digest()},
-        "command": "counterfeit evaluator train",
+        "command": command,
         "settings": asdict(settings),
         "train_seconds": round(seconds, 1),
         "torch": torch.__version__,

@@ -1,5 +1,7 @@
 """What the training loop calls: a cheap evaluation every `eval_every` steps into metrics.jsonl,
-collapse signals (logged, warned once, optionally stopping the run), and metrics.png at the end."""
+collapse signals (logged, warned once, optionally stopping the run), and metrics.png at the end.
+The evaluation uses the evaluator of the run's data; data without one logs no metrics (one warning
+at the start) rather than being judged by a network trained on other data."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from counterfeit.data.dataset import Dataset
 from counterfeit.labels import balanced_labels
 from counterfeit.metrics.collapse import CollapseMonitor, Signal
 from counterfeit.metrics.evaluate import real_data
-from counterfeit.metrics.evaluator import load_evaluator
+from counterfeit.metrics.evaluator_store import find_evaluator, train_command
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.registry import FAST, compute
 from counterfeit.models.conditional import call_generator
@@ -35,9 +37,13 @@ class TrainingWatch:
         self.config, self.quiet = config, quiet
         self.monitor = CollapseMonitor(config.steps)
         self.stop = False  # set when a signal fires and config.collapse_abort asks to stop
-        if config.eval_every:
-            self.evaluator = load_evaluator()
+        self.evaluator = find_evaluator(dataset) if config.eval_every else None
+        if self.evaluator is not None:
             self.real = real_data(dataset, self.evaluator, EVAL_N)
+        elif config.eval_every and not quiet:
+            tqdm.write(f"warning: no evaluator for {dataset.source}, so this run logs no metrics (eval_every "
+                       f"is ignored); build one with `{train_command(config.data, config.invert, config.skip_bad)}`",
+                       file=sys.stderr)
 
     def replay(self, records: list[dict[str, Any]]) -> None:
         """On resume: the monitor's state (streaks, best so far, signals already fired) rebuilt
@@ -54,7 +60,7 @@ class TrainingWatch:
     def on_step(self, step: int, generator: nn.Module, append: Append) -> None:
         """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
         every = self.config.eval_every
-        if every and (step % every == 0 or step == self.config.steps):
+        if self.evaluator is not None and (step % every == 0 or step == self.config.steps):
             images, labels = self._samples(generator)
             sample = extract(self.evaluator, images)
             metrics = compute(sample, self.real.reference, FAST)
@@ -89,6 +95,6 @@ class TrainingWatch:
             self.stop = self.stop or self.config.collapse_abort
 
     def finish(self, records: list[dict[str, Any]], path: Path) -> None:
-        if self.config.eval_every:
+        if self.evaluator is not None:
             plot_eval_metrics(records, self.real.floor, path, title=f"{self.config.preset}: metrics "
                               f"({EVAL_N} samples; dashed: held-out real)")

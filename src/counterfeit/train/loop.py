@@ -54,7 +54,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         run = None if not world.is_main else RunDir.create(  # other processes write nothing
             path, config, {"data_source": dataset.source, "data_images": len(dataset),
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
-                           "processes": world.size})
+                           "processes": world.size,
+                           **({"data_classes": list(dataset.classes)} if dataset.classes else {})})
         with run_lock(path) if run else contextlib.nullcontext():
             run_steps(run, state, dataset, watch, quiet, world)
     return path
@@ -102,7 +103,7 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
 
 
 def load_data(config: Config) -> Dataset:
-    dataset = load_dataset(None if config.data == "embedded" else config.data)
+    dataset = load_dataset(config.data, config.invert, config.skip_bad)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
     require_labels(dataset, config)
