@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)  # a weights file, for checks
     evaluate.set_defaults(func=cmd_eval)
 
-    evaluator = sub.add_parser("evaluator", help="the MNIST evaluator network behind the metrics")
+    evaluator = sub.add_parser("evaluator", help="the evaluator networks behind the metrics (one per dataset)")
     evaluator_sub = evaluator.add_subparsers(dest="evaluator_command", required=True, parser_class=_Parser)
     ev_train = evaluator_sub.add_parser("train", help="train it on a dataset's fixed split (deterministic); "
                                         "without --data: rebuild the shipped MNIST one")

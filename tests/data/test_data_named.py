@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,3 +105,11 @@ def test_a_published_file_given_by_path_is_recognised(tiny_kmnist: Path) -> None
     dataset = load_dataset(tiny_kmnist / named.TEST_IMAGES)
     assert dataset.name == "kmnist" and dataset.classes is not None
     assert load_dataset(tiny_kmnist / named.TEST_IMAGES, invert=True).name is None  # no longer KMNIST
+
+
+def test_cli_training_on_a_name_not_downloaded_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "counterfeit", "train", "--preset", "tiny", "--data", "kmnist",
+                             "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "run `counterfeit download --dataset kmnist`" in result.stderr
+    assert not (tmp_path / "run").exists()

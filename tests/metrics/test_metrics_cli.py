@@ -24,7 +24,11 @@ def test_eval_real_json_is_one_object_with_every_metric(cache_home: Path) -> Non
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert report["n"] == report["n_floor"] == report["n_reference"] == 500
-    assert set(report["metrics"]) == set(report["floor"]) == set(METRICS)
+    # MNIST data keeps the old key of the classifier score beside the new one
+    assert set(report["metrics"]) == set(report["floor"]) == {*METRICS, "mnist_score"}
+    assert report["metrics"]["mnist_score"] == report["metrics"]["classifier_score"]
+    assert report["evaluator"]["name"] == "MNIST evaluator"
+    assert report["evaluator"]["data"].startswith("embedded MNIST")
     assert report["floor"]["precision"] > 0.5 and report["floor"]["classes_covered"] == 10
     assert list(cache_home.glob("real-*.npz"))  # the floor is cached where the env var says
 
@@ -43,7 +47,7 @@ def test_eval_of_a_run_dir_writes_eval_json(tiny_run: Path, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert json.loads((run / "eval.json").read_text()) == printed
-    assert printed["n"] == 300 and set(printed["metrics"]) == set(METRICS)
+    assert printed["n"] == 300 and set(printed["metrics"]) == {*METRICS, "mnist_score"}
 
 
 def test_eval_of_samples_npz_real_digits_sit_near_the_floor(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Judging GANs: an MNIST evaluator network, metrics as pure functions of its features, the
-real-data floor beside every number, and collapse signals during training.
+"""Judging GANs: an evaluator network per dataset (MNIST's ships with the package), metrics as
+pure functions of its features, the real-data floor beside every number, and collapse signals
+during training.
 
     >>> from counterfeit.metrics import evaluate_path
     >>> report = evaluate_path(Path("runs/mlp2-..."), n=2000)   # also writes eval.json there

@@ -64,6 +64,9 @@ def conditional_report(generator: nn.Module, config: Config, dataset: Dataset, e
                         "images of that digit, and this data has no labels")
     if per_class < 2:
         raise UserError(f"--per-class {per_class}: per-class FID needs at least 2 samples of each digit")
+    if int(dataset.labels.max()) + 1 < NUM_CLASSES:
+        raise UserError(f"{dataset.source}: conditional evaluation asks for each of the {NUM_CLASSES} classes a "
+                        f"conditional model draws, and this data has only {int(dataset.labels.max()) + 1}")
     split = split_indices(len(dataset))
     train, heldout = split.train[:CLASS_REFERENCE_N], split.heldout[:CLASS_REFERENCE_N]
     reference = _featurise(evaluator, dataset.images[train], dataset.labels[train])

@@ -97,4 +97,4 @@ class TrainingWatch:
     def finish(self, records: list[dict[str, Any]], path: Path) -> None:
         if self.evaluator is not None:
             plot_eval_metrics(records, self.real.floor, path, title=f"{self.config.preset}: metrics "
-                              f"({EVAL_N} samples; dashed: held-out real)")
+                              f"({EVAL_N} samples; dashed: held-out real)", evaluator=self.evaluator.label)

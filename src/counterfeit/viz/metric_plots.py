@@ -7,14 +7,15 @@ from typing import Any, Mapping, Sequence
 
 from counterfeit.viz.plots import pyplot, save_figure
 
-PANELS = (("FID (MNIST evaluator)", ("fid",), True),
+PANELS = (("FID ({evaluator} evaluator)", ("fid",), True),
           ("precision / recall", ("precision", "recall"), False),
           ("classes covered", ("classes_covered",), False),
           ("diversity (x real)", ("diversity",), False))
 
 
 def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, float],
-                      path: str | Path, title: str = "") -> None:
+                      path: str | Path, title: str = "", evaluator: str = "MNIST") -> None:
+    """`evaluator`: the data the evaluator was trained on, as the FID axis names it."""
     rows = [r for r in records if "fid" in r]
     fig, axes = pyplot().subplots(len(PANELS), 1, figsize=(8, 9), sharex=True)
     for ax, (label, keys, log_scale) in zip(axes, PANELS):
@@ -24,7 +25,7 @@ def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, 
                 ax.axhline(floor[key], color=line.get_color(), ls="--", lw=0.9)
         if log_scale:
             ax.set_yscale("log")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label.format(evaluator=evaluator))
         if len(keys) > 1:
             ax.legend()
     axes[0].set_title(title)
