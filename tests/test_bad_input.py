@@ -71,7 +71,7 @@ CASES = {
     "NaN pixels": (train_on(lambda d: npz(d / "nan.npz", images=np.full((40, 28, 28), np.nan))), "NaN"),
     "out-of-range pixels": (train_on(lambda d: npz(d / "r.npz", images=np.full((40, 28, 28), 1.5))),
                             "must lie in [0, 1]"),
-    "unreadable file": (train_on(lambda d: str(d)), "is a directory"),
+    "folder with a non-image": (train_on(lambda d: str(d)), "notes.txt: not a PNG or JPEG file name"),
     "missing file": (train_on(lambda d: str(d / "nope.npz")), "no such file"),
     "unknown preset": (lambda d, run: ["train", "--preset", "nope", "--out", str(d / "new")], "--preset"),
     "invalid TOML": (lambda d, run: ["train", "--config", write(d / "bad.toml", b"steps = = 3"),
