@@ -182,26 +182,26 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluator_info(args: argparse.Namespace) -> int:
     from counterfeit.data import load_dataset
-    from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, load_evaluator, read_record, weights_path
-    from counterfeit.metrics.evaluator_store import load_stored, require_evaluator, store_dir, train_command
+    from counterfeit.metrics.evaluator import load_evaluator
+    from counterfeit.metrics.evaluator_store import require_evaluator, train_command
 
     if args.data is None and not args.invert and not args.skip_bad:
         evaluator = load_evaluator(args.evaluator)  # checks the sha256
-        weights = args.evaluator or weights_path()
-        record = read_record(weights.with_name(RECORD_FILE))
     else:
         dataset = load_dataset(args.data, args.invert, args.skip_bad)
         evaluator = require_evaluator(dataset, train_command(args.data, args.invert, args.skip_bad))
-        stored = (store_dir(dataset) / RECORD_FILE).exists()
-        weights = store_dir(dataset) / WEIGHTS_FILE if stored else weights_path()
-        record = load_stored(store_dir(dataset), dataset).record if stored else read_record(weights.with_name(RECORD_FILE))
+    record = evaluator.record
+    if not record:
+        raise UserError(f"{evaluator.path}: no evaluator.json beside the weights")
     split = record["split"]
     print(f"evaluator {evaluator.label} evaluator ({record.get('num_classes', 10)} classes)")
-    print(f"weights   {weights}")
+    print(f"weights   {evaluator.path}")
     print(f"sha256    {evaluator.sha256} (verified)")
     print(f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out images "
           f"(train {record['train_accuracy']:.2%} on {split['train']})")
     print(f"data      {record['data']} (fingerprint {record['data_fingerprint']})")
+    if record.get("classes"):
+        print(f"classes   {', '.join(record['classes'])}")
     print(f"split     {split['method']}; indices sha256 {split['indices_sha256'][:16]}...")
     print(f"trained   by `{record['command']}` in {record['train_seconds']:.0f} s "
           f"(torch {record['torch']}, {record['torch_threads']} threads)")

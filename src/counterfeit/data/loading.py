@@ -15,6 +15,7 @@ from counterfeit.data.named import KNOWN, identify, load_named
 from counterfeit.data.npz import read_npz
 
 EMBEDDED = "embedded"
+INVERTED = ", inverted"  # appended to the source of inverted data
 
 
 def load_dataset(data: str | os.PathLike[str] | None, invert: bool = False, skip_bad: bool = False) -> Dataset:
@@ -25,7 +26,7 @@ def load_dataset(data: str | os.PathLike[str] | None, invert: bool = False, skip
     dataset = _load(data, skip_bad)
     if not invert:
         return dataset
-    return replace(dataset, images=255 - dataset.images, source=f"{dataset.source}, inverted", name=None)
+    return replace(dataset, images=255 - dataset.images, source=dataset.source + INVERTED, name=None)
 
 
 def _load(data: str | os.PathLike[str] | None, skip_bad: bool) -> Dataset:

@@ -112,10 +112,12 @@ class Evaluator:
     features: InferenceFeatures  # net.features for inference, faster
     label: str = SHIPPED_LABEL  # the data it was trained on, as metric names show it: "FID (MNIST evaluator)"
     record: dict[str, Any] = field(default_factory=dict, compare=False)  # its evaluator.json
+    path: Path | None = None  # its weights file
 
     @property
     def is_mnist(self) -> bool:
-        return self.label == SHIPPED_LABEL
+        """Trained on MNIST digits: the shipped one, or one trained on MNIST by name."""
+        return self.sha256 == EVALUATOR_SHA256 or self.record.get("dataset") == "mnist"
 
     def describe(self) -> dict[str, Any]:
         """What eval.json says about the judge: which network, trained on which data."""
@@ -131,7 +133,7 @@ def weights_path() -> Path:
 def load_evaluator(path: str | Path | None = None) -> Evaluator:
     """The shipped evaluator (or the file at `path`), after checking its sha256 against the code's."""
     path = Path(path) if path is not None else weights_path()
-    record = read_record(weights_path().with_name(RECORD_FILE)) if path == weights_path() else {}
+    record = read_record(path.with_name(RECORD_FILE)) if path.with_name(RECORD_FILE).is_file() else {}
     return load_weights(path, EVALUATOR_SHA256, "not the shipped one", record=record)
 
 
@@ -160,7 +162,7 @@ def load_weights(path: Path, expected_sha256: str, swapped: str, label: str = SH
     """Weights whose sha256 must be `expected_sha256` (else: damaged, or `swapped`), as an Evaluator."""
     record = record or {}
     net, sha256 = _load(path, expected_sha256, swapped, int(record.get("num_classes", NUM_CLASSES)))
-    return Evaluator(net, sha256, InferenceFeatures(net).eval(), label, record)
+    return Evaluator(net, sha256, InferenceFeatures(net).eval(), label, record, path)
 
 
 def read_record(path: str | Path | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import shlex
 from pathlib import Path
 
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.loading import INVERTED
 from counterfeit.data.named import KNOWN
 from counterfeit.errors import UserError
 from counterfeit.home import cache_dir
@@ -30,7 +31,9 @@ def data_label(dataset: Dataset) -> str:
     """How metric names show the data: "Fashion-MNIST", or an image folder's or file's name."""
     if dataset.name is not None:
         return KNOWN[dataset.name].title
-    return Path(dataset.source.split(", inverted")[0]).name.split(".")[0] or dataset.source
+    inverted = dataset.source.endswith(INVERTED)
+    stem = Path(dataset.source.removesuffix(INVERTED)).name.split(".")[0] or dataset.source
+    return f"{stem} inverted" if inverted else stem
 
 
 def train_command(data: str | None, invert: bool = False, skip_bad: bool = False) -> str:
