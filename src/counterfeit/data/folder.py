@@ -58,7 +58,10 @@ def _listing(folder: Path) -> tuple[list[Path], list[int] | None, tuple[str, ...
 def _fingerprint(folder: Path, files: list[Path]) -> str:
     digest = hashlib.sha256(CONVERSION_VERSION.encode())
     for path in files:
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError as error:  # removed while we looked, or unreadable
+            raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
         digest.update(f"{path.relative_to(folder).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
