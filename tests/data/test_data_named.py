@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 import counterfeit.data.named as named
+from counterfeit.config import load_run_config, resolve
 from counterfeit.data import load_dataset
 from counterfeit.errors import DataError
+from counterfeit.train.loop import train
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +115,15 @@ def test_cli_training_on_a_name_not_downloaded_is_one_line(tmp_path: Path) -> No
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "run `counterfeit download --dataset kmnist`" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("preset", ["dcgan", "cdcgan"])
+def test_presets_train_on_a_dataset_by_name(preset: str, tiny_kmnist: Path, empty_cache: Path,
+                                            tmp_path: Path) -> None:
+    _install(tiny_kmnist, named.download_dir("kmnist"))
+    overrides = {"data": "kmnist", "steps": "2", "batch_size": "4", "grid_size": "10", "log_every": "1",
+                 "eval_every": "0", "device": "cpu"}
+    run = train(resolve(preset=preset, overrides=overrides), out=tmp_path / "run", quiet=True)
+    recorded = load_run_config(run)
+    assert recorded.data == "kmnist" and (run / "generator.safetensors").is_file()
+    assert 'data_classes = ["o", "ki",' in (run / "config.toml").read_text()
