@@ -52,3 +52,17 @@ def test_batching_subsets_does_not_change_kid(monkeypatch: pytest.MonkeyPatch) -
     single = kid(a, b, subsets=10, subset_size=100)
     assert batched == pytest.approx(single, rel=1e-6, abs=1e-9)
     assert batched[1] > 0  # ten different subsets, not one repeated
+
+
+def test_sets_smaller_than_a_subset_still_give_a_spread() -> None:
+    # With n <= subset_size every subset used to be the whole set: std 0 (4.5e-16 printed).
+    rng = torch.Generator().manual_seed(4)
+    a, b = torch.randn(200, 8, generator=rng), torch.randn(300, 8, generator=rng) + 0.5
+    mean, std = kid(a, b)
+    assert mean > 0 and std > 0.02 * mean
+    assert kid(a, b) == kid(a, b, subset_size=100)  # min(1000, 200 // 2, 300 // 2) images a subset
+
+
+def test_too_few_samples_for_two_disjoint_subsets_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 4"):
+        kid(torch.randn(3, 8), torch.randn(50, 8))
