@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from counterfeit.metrics.memorisation import nearest_squared_levels, nearest_train_distance
+from counterfeit.metrics.memorisation import memorisation_ratio, nearest_squared_levels, nearest_train_distance
 from counterfeit.metrics.neighbours import kth_neighbour_distance, mean_pairwise_distance
 
 
@@ -27,5 +28,16 @@ def test_pixel_nearest_distances_are_exact() -> None:
     expected = ((queries[:, None, :] - points[None, :, :]) ** 2).sum(axis=2).min(axis=1)
     as_pixels = lambda a: torch.from_numpy(a).float() / 255  # noqa: E731  (how FeatureSet holds them)
     assert nearest_squared_levels(as_pixels(queries), as_pixels(points)).tolist() == expected.tolist()
-    lower_median = float(np.sort(np.sqrt(expected))[34]) / 255  # torch's median of 70: the 35th
-    assert abs(nearest_train_distance(as_pixels(queries), as_pixels(points)) - lower_median) < 1e-9
+    middle = np.sort(np.sqrt(expected))[34:36]  # 70 values: the median is the mean of the middle two
+    assert abs(nearest_train_distance(as_pixels(queries), as_pixels(points)) - middle.mean() / 255) < 1e-9
+
+
+def test_half_copies_is_the_midpoint_not_zero() -> None:
+    # torch's median() takes the lower of the two middle values: exactly half copies gave 0.0.
+    rng = np.random.default_rng(3)
+    train = torch.from_numpy(rng.integers(0, 256, (40, 784))).float() / 255
+    others = torch.from_numpy(rng.integers(0, 256, (20, 784))).float() / 255
+    samples = torch.cat([train[:20], others])  # 20 exact copies of training images, 20 not
+    nearest_other = nearest_squared_levels(others, train).double().sqrt().min().item() / 255
+    assert nearest_train_distance(samples, train) == pytest.approx(nearest_other / 2, rel=1e-12)
+    assert memorisation_ratio(samples, train, heldout_median=nearest_other) == pytest.approx(0.5, rel=1e-12)

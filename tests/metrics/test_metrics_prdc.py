@@ -43,3 +43,32 @@ def test_chunking_does_not_change_the_answer(monkeypatch: pytest.MonkeyPatch) ->
     whole = prdc(real, fake)
     monkeypatch.setattr(neighbours, "CHUNK", 64)
     assert prdc(real, fake) == whole
+
+
+def _density_coverage_by_definition(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tuple[float, float]:
+    """Naeem et al.'s reference (clovaai/generative-evaluation-prdc): strict `<` against the
+    real k-NN radii, written out in float64."""
+    real, fake = real.double(), fake.double()
+    radii = torch.cdist(real, real).sort(dim=1).values[:, k]  # column 0 is the point itself
+    real_fake = torch.cdist(real, fake)  # (R, F)
+    density = (real_fake < radii[:, None]).sum(dim=0).double().mean().item() / k
+    coverage = (real_fake.min(dim=1).values < radii).double().mean().item()
+    return density, coverage
+
+
+def test_an_exact_copy_has_density_one() -> None:
+    # With `<=` each real point's k-th neighbour sat on its ball's edge and counted: 1.2 = (k+1)/k.
+    # Not exactly 1: d(a, b) and d(b, a) may round apart in float32, so a few edge ties flip.
+    x = torch.randn(400, 8, generator=torch.Generator().manual_seed(6))
+    values = prdc(x, x.clone())
+    assert values["density"] == pytest.approx(1.0, abs=0.01) and values["coverage"] == 1.0
+
+
+def test_density_and_coverage_follow_the_reference() -> None:
+    rng = torch.Generator().manual_seed(7)
+    real = torch.randn(300, 6, generator=rng)
+    fake = torch.randn(200, 6, generator=rng) * 1.3  # no copies: no ties to round either way
+    values = prdc(real, fake)
+    density, coverage = _density_coverage_by_definition(real, fake)
+    assert values["density"] == pytest.approx(density, abs=1e-9)
+    assert values["coverage"] == pytest.approx(coverage, abs=1e-6)

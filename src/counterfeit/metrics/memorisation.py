@@ -32,8 +32,10 @@ def nearest_squared_levels(queries: Tensor, points: Tensor) -> Tensor:
 
 
 def nearest_train_distance(pixels: Tensor, train_pixels: Tensor) -> float:
-    """Median L2 distance (pixels in [0, 1]) from each image to its nearest training image."""
-    return nearest_squared_levels(pixels, train_pixels).double().sqrt().median().item() / 255
+    """Median L2 distance (pixels in [0, 1]) from each image to its nearest training image. The
+    true median: torch's median() takes the lower middle value, so a set of exactly half copies
+    would score 0."""
+    return nearest_squared_levels(pixels, train_pixels).double().sqrt().quantile(0.5).item() / 255
 
 
 def memorisation_ratio(sample_pixels: Tensor, train_pixels: Tensor, heldout_median: float) -> float:
