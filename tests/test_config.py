@@ -93,3 +93,11 @@ def test_saved_config_round_trips(tmp_path: Path) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(AttributeError):
         Config().steps = 3  # type: ignore[misc]
+
+
+def test_control_characters_round_trip(tmp_path: Path) -> None:
+    # The hand-written writer left \x01 raw, which TOML forbids: config.toml did not parse back.
+    config = resolve(preset="tiny", overrides={"data": "runs/odd\x01name\t\"quoted\"\\.npz"})
+    (tmp_path / "config.toml").write_text(to_toml(config, {"command": ["counterfeit", "train", "--data", "\x01"]}))
+    assert load_run_config(tmp_path) == config
+    assert tomllib.loads((tmp_path / "config.toml").read_text())["run"]["command"][-1] == "\x01"

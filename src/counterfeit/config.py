@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+import tomli_w
+
 from counterfeit.errors import ConfigError
 
 DEFAULT_PRESET = "mlp2"
@@ -315,24 +317,7 @@ def parse_set(items: list[str]) -> dict[str, str]:
 
 def to_toml(config: Config, header: Mapping[str, Any] | None = None) -> str:
     """The resolved config as TOML; `header` adds a [run] table (seed, versions, ...)."""
-    lines = [f"{key} = {_toml_value(value)}" for key, value in to_dict(config).items()]
-    if header:
-        lines.append("")
-        lines.append("[run]")
-        lines += [f"{key} = {_toml_value(value)}" for key, value in header.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    return tomli_w.dumps({**to_dict(config), **({"run": dict(header)} if header else {})})
 
 
 def load_run_config(run_dir: Path) -> Config:
