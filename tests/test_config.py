@@ -3,10 +3,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from counterfeit.config import (FIELD_NAMES, Config, ConfigError, load_run_config, parse_set,
-                                preset_names, resolve, to_toml)
+from counterfeit.config import (FIELD_NAMES, KEYS, SEED_LIMIT, Config, ConfigError, OneOf, Range,
+                                annotated_toml, load_run_config, parse_set, preset_names, resolve, to_toml)
 
 
 def test_every_preset_resolves_and_lists_every_key() -> None:
@@ -47,10 +49,13 @@ def test_bad_set_items(item: str, phrase: str) -> None:
     ({"batch_size": "-3"}, "batch_size must be positive"),
     ({"steps": "ten"}, "cannot parse 'ten'"),
     ({"steps": "1.5"}, "expected an integer"),
-    ({"prior": "cauchy"}, "prior='cauchy' is not one of"),
+    ({"prior": "cauchy"}, "prior must be one of uniform, normal, sphere, got 'cauchy'"),
     ({"betas": "0.5"}, "expected 2 values"),
-    ({"d_dropout": "1.0"}, "d_dropout must lie in"),
-    ({"g_hidden": "64,0"}, "g_hidden must list positive"),
+    ({"d_dropout": "1.0"}, r"d_dropout must be in \[0, 1\), got 1.0"),
+    ({"g_hidden": "64,0"}, r"g_hidden must list one or more values, each positive, got \[64, 0\]"),
+    ({"g_hidden": ""}, "g_hidden must list one or more values"),
+    ({"seed": "-1"}, r"seed must be in \[0, 2147483648\), got -1"),
+    ({"seed": "4294967296"}, r"seed must be in \[0, 2147483648\)"),
 ])
 def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
     with pytest.raises(ConfigError, match=phrase):
@@ -101,3 +106,45 @@ def test_control_characters_round_trip(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(to_toml(config, {"command": ["counterfeit", "train", "--data", "\x01"]}))
     assert load_run_config(tmp_path) == config
     assert tomllib.loads((tmp_path / "config.toml").read_text())["run"]["command"][-1] == "\x01"
+
+
+def test_every_key_has_a_one_line_meaning() -> None:
+    assert list(KEYS) == list(FIELD_NAMES)
+    assert all(spec.meaning and "\n" not in spec.describe() for spec in KEYS.values())
+
+
+def _outside(check: OneOf | Range) -> object:
+    if isinstance(check, OneOf):
+        return "nope"
+    return check.high if check.high is not None else (check.low if check.open_low else check.low - 1)
+
+
+@pytest.mark.parametrize("name", [name for name, spec in KEYS.items() if spec.check is not None])
+def test_validation_is_the_table(name: str) -> None:
+    spec = KEYS[name]
+    bad = _outside(spec.check)
+    value = (bad, bad) if isinstance(getattr(Config(), name), tuple) else bad
+    with pytest.raises(ConfigError, match=f"{name} must ") as info:
+        resolve(preset="tiny", overrides={name: value})
+    assert str(spec.check) in str(info.value)
+
+
+def test_seed_range_keeps_every_derived_seed_valid() -> None:
+    # A run seeds numpy and torch with seed + 1..6 and seed + 1_000_003 * rank; numpy takes < 2**32.
+    largest = resolve(preset="tiny", overrides={"seed": SEED_LIMIT - 1}).seed
+    for derived in (largest + 6, largest + 1_000_003 * 1023):
+        np.random.RandomState(derived)
+        torch.Generator().manual_seed(derived)
+    with pytest.raises(ValueError, match="Seed must be between"):
+        np.random.RandomState(SEED_LIMIT * 2)  # what --seed 4294967296 hit
+
+
+def test_annotated_toml_names_every_key_and_reads_back(tmp_path: Path) -> None:
+    config = resolve(preset="dcgan", overrides={"lr_g": "3e-4", "data": "my \"digits\".npz"})
+    text = annotated_toml(config)
+    lines = text.splitlines()
+    assert [line.split(" = ")[0] for line in lines] == list(FIELD_NAMES)
+    assert all(line.endswith(KEYS[line.split(" = ")[0]].describe()) for line in lines)
+    assert "betas = [0.5, 0.999]" in text
+    (tmp_path / "shown.toml").write_text(text)
+    assert resolve(config_file=tmp_path / "shown.toml") == config
