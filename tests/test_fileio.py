@@ -58,3 +58,10 @@ def test_no_directory_fsync_where_directories_cannot_be_opened(tmp_path: Path,
     monkeypatch.setattr(fileio, "os", windows)
     fileio.fsync_directory(tmp_path)
     assert calls == []
+
+
+def test_a_write_into_a_missing_directory_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "x.png"
+    with pytest.raises(FileNotFoundError) as info:
+        fileio.atomic_write_bytes(path, b"")
+    assert info.value.filename == str(path)  # not the temp file beside it, which the user never named

@@ -17,7 +17,10 @@ from typing import IO, Iterator
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
     """Write to a temp file in the same directory, fsync it, then `os.replace` it into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # name the file asked for, not the temp file beside it
+        raise OSError(err.errno, err.strerror, str(path)) from None
     try:
         with os.fdopen(fd, mode) as handle:
             os.chmod(tmp, 0o644)  # mkstemp makes files private (0600); run files are ordinary files

@@ -68,3 +68,16 @@ def test_inference_features_equal_the_trained_nets_features() -> None:
         fast, reference = evaluator.features(pixels), evaluator.net.features(pixels)
     assert fast.shape == reference.shape == (200, FEATURE_DIM)
     assert torch.allclose(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_an_output_directory_that_cannot_be_made_fails_before_training(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from counterfeit.metrics import evaluator_train
+
+    def no_training() -> None:
+        raise AssertionError("training started before the output directory was made")
+
+    monkeypatch.setattr(evaluator_train, "load_embedded", no_training)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(UserError, match="a-file/out: cannot create directory"):
+        evaluator_train.train_evaluator(tmp_path / "a-file" / "out")

@@ -46,6 +46,9 @@ def check_new_run_dir(path: Path) -> None:
     """Refuse to write into a non-empty directory: whatever is there stays untouched."""
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {path}: exists and is not a directory")
+    nearest = next(folder for folder in path.absolute().parents if folder.exists())
+    if not nearest.is_dir():
+        raise UserError(f"--out {path}: {nearest} is not a directory")
     if path.is_dir() and any(path.iterdir()):
         what = "is an existing run" if is_run_dir(path) else "is not empty and is not a run"
         raise UserError(f"--out {path}: {what}; choose a new directory")
@@ -59,7 +62,10 @@ class RunDir:
     @classmethod
     def create(cls, path: Path, config: Config, run_info: dict[str, Any]) -> "RunDir":
         check_new_run_dir(path)
-        (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        try:
+            (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"--out {path}: cannot create the run directory ({err.strerror})") from None
         run = cls(path)
         atomic_write_text(path / CONFIG_FILE, to_toml(config, {**run_info, **environment()}))
         return run
