@@ -148,3 +148,7 @@ def test_annotated_toml_names_every_key_and_reads_back(tmp_path: Path) -> None:
     assert "betas = [0.5, 0.999]" in text
     (tmp_path / "shown.toml").write_text(text)
     assert resolve(config_file=tmp_path / "shown.toml") == config
+
+
+def test_a_path_object_is_a_path_string() -> None:
+    assert resolve(preset="tiny", overrides={"data": Path("digits") / "x.npz"}).data == str(Path("digits/x.npz"))

@@ -4,6 +4,7 @@ validated once, and saved resolved into the run directory."""
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
@@ -176,6 +177,8 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
     """Check one value against its field's type, converting TOML lists and `--set` strings."""
     hint = _HINTS[key]
     where = f"{origin}: {key}"
+    if isinstance(value, os.PathLike) and hint is str:  # counterfeit.train(data=Path(...))
+        value = os.fspath(value)
     if isinstance(value, str) and hint is not str:
         value = _parse_string(key, value, hint, where)
     if hint is bool:
