@@ -4,14 +4,18 @@ import dataclasses
 
 import json
 import pickle
+import sys
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from counterfeit.config import resolve
+from counterfeit.config import ConfigError, load_run_config, read_toml, resolve
 from counterfeit.errors import UserError
+from counterfeit.metrics import evaluate_path
 from counterfeit.losses import LOSSES
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.guard import NonFiniteLoss
@@ -131,3 +135,36 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path: Path, monkeypatc
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000010.safetensors", good.name]
     assert read_checkpoint(good).step == 20
     assert max(r["step"] for r in metrics(tmp_path / "run")) == 25  # no NaN line logged
+
+
+def test_a_run_on_a_relative_path_resumes_and_evaluates_from_elsewhere(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative `data` used to be recorded as given: from another directory the file was gone.
+    for folder in ("data", "elsewhere"):
+        (tmp_path / folder).mkdir()
+    digits = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "data" / "few.npz", images=digits)
+    np.savez(tmp_path / "data" / "other.npz", images=digits[::-1].copy())
+    monkeypatch.chdir(tmp_path / "data")
+    run = train(resolve(preset="tiny", overrides={"data": "few.npz", "steps": 4, "checkpoint_every": 2}),
+                out=tmp_path / "run", quiet=True)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resume(run, {"steps": 6}, quiet=True)
+    resume(run, {"steps": 8, "data": "../data/few.npz"}, quiet=True)  # another spelling of the same file
+    (tmp_path / "elsewhere" / "link.npz").symlink_to(tmp_path / "data" / "few.npz")
+    resume(run, {"steps": 10, "data": "link.npz"}, quiet=True)  # the same file by another name
+    assert load_run_config(run).data == str(tmp_path / "data" / "few.npz")
+    with pytest.raises(ConfigError, match="data = .*other.npz"):
+        resume(run, {"steps": 12, "data": "../data/other.npz"}, quiet=True)
+    assert evaluate_path(run, n=20).n == 20
+
+
+def test_a_resume_records_its_command_and_the_run_duration(tmp_path: Path) -> None:
+    run = train(resolve(preset="tiny", overrides={"steps": 20}), out=tmp_path / "run", quiet=True)
+    first = read_toml(run / "config.toml")["run"]
+    assert "resume_command" not in first
+    resume(run, {"steps": 30}, quiet=True)
+    after = read_toml(run / "config.toml")["run"]
+    assert after["resume_command"] == sys.argv and after["command"] == first["command"]
+    # The resume's clock starts at its checkpoint's seconds: the first 20 steps count too.
+    assert after["duration_seconds"] > read_checkpoint(run / "checkpoints" / "step_000020.safetensors").seconds

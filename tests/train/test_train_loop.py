@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from counterfeit.config import load_run_config, resolve
+from counterfeit.config import load_run_config, read_toml, resolve
 from counterfeit.errors import UserError
+from counterfeit.provenance import package_commit
 from counterfeit.train.loop import train
 
 
@@ -56,3 +58,22 @@ def test_batch_larger_than_dataset(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="batch_size: 32 exceeds the 10 images"):
         train(config, out=tmp_path / "run", quiet=True)
     assert not (tmp_path / "run").exists()
+
+
+def test_run_records_its_command_commit_and_duration(tiny_run: Path) -> None:
+    run_info = read_toml(tiny_run / "config.toml")["run"]
+    assert run_info["command"] == sys.argv  # the fixture trained in this process
+    assert run_info.get("commit") == package_commit()  # present when the package is a git checkout
+    last_log = json.loads((tiny_run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert run_info["duration_seconds"] >= last_log["seconds"] > 0  # the same clock, read after the final files
+
+
+def test_a_relative_data_path_is_recorded_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    (tmp_path / "a").mkdir()
+    np.savez(tmp_path / "a" / "few.npz", images=np.zeros((40, 28, 28), np.uint8))
+    monkeypatch.chdir(tmp_path / "a")
+    run = train(resolve(preset="tiny", overrides={"data": "few.npz", "steps": 2}), out="run", quiet=True)
+    assert load_run_config(tmp_path / "a" / run).data == str(tmp_path / "a" / "few.npz")
+    assert read_toml(tmp_path / "a" / run / "config.toml")["run"]["data_source"] == str(tmp_path / "a" / "few.npz")

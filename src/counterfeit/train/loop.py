@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,7 +13,7 @@ from torch import Tensor
 
 from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.dataset import Dataset
-from counterfeit.data.loading import load_dataset
+from counterfeit.data.loading import absolute_data, load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
 from counterfeit.labels import require_labels
@@ -40,6 +41,7 @@ from counterfeit.viz import plot_losses
 def train(config: Config, out: str | Path | None = None, quiet: bool = False) -> Path:
     """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
     this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
+    config = config.replace(data=absolute_data(config.data))  # the record must name the file from anywhere
     world = init_world(config)
     with leaving_together(world):
         path = Path(out) if out is not None else default_run_path(config)
@@ -56,7 +58,9 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                            "processes": world.size})
         with run_lock(path) if run else contextlib.nullcontext():
-            run_steps(run, state, dataset, watch, quiet, world)
+            seconds = run_steps(run, state, dataset, watch, quiet, world)
+            if run:
+                run.record_run_info(duration_seconds=seconds)
     return path
 
 
@@ -75,7 +79,9 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
         if checkpoint is not None:
             watch.replay(resumption.records)
         run = RunDir(path) if world.is_main else None
-        run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
+        seconds = run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
+        if run:
+            run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv))
     return path
 
 
@@ -110,9 +116,10 @@ def load_data(config: Config) -> Dataset:
 
 
 def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
-              world: World, checkpoint: Checkpoint | None = None) -> None:
+              world: World, checkpoint: Checkpoint | None = None) -> float:
     """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` is None
-    on the processes that write nothing."""
+    on the processes that write nothing. Returns the run's seconds on the clock of metrics.jsonl:
+    a resumed run's include those before its checkpoint (VAE pre-training is not counted)."""
     config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
@@ -168,6 +175,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
         records = run.read_metrics()  # read once for both plots
         finish(state, run, snapshots, records)
         watch.finish(records, run.path / "metrics.png")
+    return round(time.perf_counter() - started, 3)
 
 
 def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, world: World,

@@ -1,6 +1,7 @@
 """The run directory: the unit of record of a training run.
 
-    config.toml                 resolved config + [run] seed, data, library versions
+    config.toml                 resolved config + [run] data, command line, git commit, library
+                                versions, and at the end the run's duration
     metrics.jsonl               one JSON object per log line
     samples/step_NNNNNN.png     grids of the same fixed noise
     progress.gif, losses.png    written at the end
@@ -22,9 +23,10 @@ import torch
 from safetensors.torch import save as safetensors_bytes
 
 from counterfeit import __version__
-from counterfeit.config import Config, to_toml
+from counterfeit.config import Config, load_run_config, read_toml, to_toml
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
+from counterfeit.provenance import provenance
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -67,8 +69,14 @@ class RunDir:
         except OSError as err:
             raise UserError(f"--out {path}: cannot create the run directory ({err.strerror})") from None
         run = cls(path)
-        atomic_write_text(path / CONFIG_FILE, to_toml(config, {**run_info, **environment()}))
+        atomic_write_text(path / CONFIG_FILE, to_toml(config, {**run_info, **provenance(), **environment()}))
         return run
+
+    def record_run_info(self, **values: Any) -> None:
+        """Add or replace keys of config.toml's [run] table (a finished run's duration, ...)."""
+        path = self.path / CONFIG_FILE
+        run_info = read_toml(path).get("run", {})
+        atomic_write_text(path, to_toml(load_run_config(self.path), {**run_info, **values}))
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         self.append_jsonl(METRICS_FILE, record)
