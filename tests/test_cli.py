@@ -152,3 +152,12 @@ def test_shell_completion(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "counterfeit"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "words").read_text().split() == ["--per-class"]
+
+
+def test_a_closed_pipe_is_no_traceback() -> None:
+    # `counterfeit config show | head -1`: the reader leaves before the output is written.
+    with subprocess.Popen([sys.executable, "-m", "counterfeit", "config", "show"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        process.stdout.close()  # before the CLI has even imported torch
+        assert process.stderr.read() == ""
+    assert process.returncode == 141

@@ -360,6 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"counterfeit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `counterfeit config show | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail too
+        return 128 + 13  # as if killed by SIGPIPE, as other command-line tools are
     except OSError as err:
         if err.filename is None:  # not about a file the user named: a bug, keep its traceback
             raise

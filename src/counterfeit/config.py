@@ -82,7 +82,7 @@ class Key:
         return f"be {self.check}"
 
     def describe(self) -> str:
-        return self.meaning if self.check is None else f"{self.meaning} [{self.check}]"
+        return self.meaning if self.check is None else f"{self.meaning}; {self.check}"
 
 
 def setting(default: Any, meaning: str, check: OneOf | Range | None = None) -> Any:
