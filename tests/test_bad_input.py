@@ -20,7 +20,8 @@ import pytest
 from counterfeit.cli import main
 from counterfeit.train import checkpoint as checkpoint_module
 from counterfeit.train.checkpoint import list_checkpoints
-from counterfeit.train.lock import LOCK_FILE, run_lock
+from counterfeit.rundir import LOCK_FILE
+from counterfeit.train.lock import run_lock
 
 
 def idx(array: np.ndarray) -> bytes:
@@ -90,9 +91,9 @@ CASES = {
     "--out that cannot be made": (lambda d, run: ["train", "--preset", "tiny", "--steps", "1",
                                                   "--out", "/proc/counterfeit-x"],
                                   "--out /proc/counterfeit-x: cannot create the run directory"),
-    "negative seed": (train_with("--seed", "-1"), "--seed: must be in [0, 2147483648), got -1"),
-    "seed past numpy's range": (train_with("--seed", "4294967296"), "--seed: must be in [0, 2147483648)"),
-    "seed past the range in --set": (train_with("--set", "seed=2147483648"), "seed must be in [0, 2147483648)"),
+    "negative seed": (train_with("--seed", "-1"), "--seed: must be in [0, 3270964224), got -1"),
+    "seed past numpy's range": (train_with("--seed", "4294967296"), "--seed: must be in [0, 3270964224)"),
+    "seed past the range in --set": (train_with("--set", "seed=3270964224"), "seed must be in [0, 3270964224)"),
     "--resume with another config": (resume_with("--set", "lr_g=0.5"), "lr_g = 0.5"),
     "--resume with another seed": (resume_with("--seed", "7"), "seed = 7"),
     "--resume with another preset": (resume_with("--preset", "mlp2"), "preset = 'mlp2'"),

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from counterfeit.config import (FIELD_NAMES, KEYS, SEED_LIMIT, Config, ConfigError, OneOf, Range,
-                                annotated_toml, load_run_config, parse_set, preset_names, resolve, to_toml)
+from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, OneOf, Range, annotated_toml, parse_set,
+                                preset_names, resolve, to_toml)
+from counterfeit.rundir import load_run_config
+from counterfeit.seeds import MAX_RANKS, SEED_LIMIT, Stream, rank_seed, stream_seed
 
 
 def test_every_preset_resolves_and_lists_every_key() -> None:
@@ -54,8 +56,8 @@ def test_bad_set_items(item: str, phrase: str) -> None:
     ({"d_dropout": "1.0"}, r"d_dropout must be in \[0, 1\), got 1.0"),
     ({"g_hidden": "64,0"}, r"g_hidden must list one or more values, each positive, got \[64, 0\]"),
     ({"g_hidden": ""}, "g_hidden must list one or more values"),
-    ({"seed": "-1"}, r"seed must be in \[0, 2147483648\), got -1"),
-    ({"seed": "4294967296"}, r"seed must be in \[0, 2147483648\)"),
+    ({"seed": "-1"}, r"seed must be in \[0, 3270964224\), got -1"),
+    ({"seed": "4294967296"}, r"seed must be in \[0, 3270964224\)"),
 ])
 def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
     with pytest.raises(ConfigError, match=phrase):
@@ -130,13 +132,14 @@ def test_validation_is_the_table(name: str) -> None:
 
 
 def test_seed_range_keeps_every_derived_seed_valid() -> None:
-    # A run seeds numpy and torch with seed + 1..6 and seed + 1_000_003 * rank; numpy takes < 2**32.
+    # A run seeds numpy and torch with every stream's seed and, per torchrun rank, a rank seed;
+    # numpy takes seeds below 2**32 only.
     largest = resolve(preset="tiny", overrides={"seed": SEED_LIMIT - 1}).seed
-    for derived in (largest + 6, largest + 1_000_003 * 1023):
+    for derived in (*(stream_seed(largest, stream) for stream in Stream), rank_seed(largest, MAX_RANKS - 1)):
         np.random.RandomState(derived)
         torch.Generator().manual_seed(derived)
     with pytest.raises(ValueError, match="Seed must be between"):
-        np.random.RandomState(SEED_LIMIT * 2)  # what --seed 4294967296 hit
+        np.random.RandomState(2**32)  # what --seed 4294967296 hit
 
 
 def test_annotated_toml_names_every_key_and_reads_back(tmp_path: Path) -> None:

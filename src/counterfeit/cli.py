@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from counterfeit import __version__
+from counterfeit._version import __version__
 from counterfeit.errors import UserError
 from counterfeit.train.interrupt import TrainingStopped
 
@@ -91,7 +91,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import draw, load_generator, save_samples
 
     if args.digit is not None:
@@ -107,8 +107,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from counterfeit.interpolate import latent_walk, save_walk
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.interpolate import latent_walk, save_walk
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import load_generator
 
     digit = None if args.digit is None else parse_digit(args.digit)
@@ -116,7 +116,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: expected a .gif file name")
     _check_out_file(Path(args.out))
     generator, config = load_generator(args.run_dir)
-    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), config, args.out)
+    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), args.out)
     print(args.out)
     return 0
 
@@ -223,7 +223,7 @@ directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weigh
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key; repeatable (e.g. --set lr_g=2e-4; keys: `config show`)")
     train.add_argument("--steps", type=_positive_int, help="number of training steps (updates of D and G)")
-    train.add_argument("--seed", type=_seed, help="seed for every random number of the run, in [0, 2**31)")
+    train.add_argument("--seed", type=_seed, help="seed for every random number of the run (default: the config's, 0)")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
     train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"],

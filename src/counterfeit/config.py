@@ -15,13 +15,11 @@ from typing import Any, Mapping
 import tomli_w
 
 from counterfeit.errors import ConfigError
+from counterfeit.seeds import SEED_LIMIT
 
 DEFAULT_PRESET = "mlp2"
 # Models that draw the class they are given, G(z, y) and D(x, y); they train on labelled data.
 CONDITIONAL_MODELS = ("cmlp", "cdcgan")
-
-SEED_LIMIT = 2**31  # seeds lie in [0, SEED_LIMIT): seed + 1..6 and seed + 1_000_003 * rank stay below 2**32 (numpy's limit)
-
 
 @dataclass(frozen=True)
 class OneOf:
@@ -96,7 +94,8 @@ class Config:
     """Everything a run depends on. Field order is the order of the saved `config.toml`."""
 
     preset: str = setting(DEFAULT_PRESET, "the preset the values start from (`counterfeit presets`)")
-    seed: int = setting(0, "seed of every random draw of the run", Range(0, SEED_LIMIT))
+    seed: int = setting(0, "seed of every random draw of the run (seeds.py derives the rest)",
+                        Range(0, SEED_LIMIT))
     data: str = setting("embedded", "embedded (10,000 MNIST digits in the package), or an IDX or .npz file")
     device: str = setting("auto", "where to train; auto: CUDA when torch sees a GPU", OneOf(("auto", "cpu", "cuda")))
     # -- models --
@@ -386,15 +385,9 @@ def _inline(value: Any) -> str:
     return tomli_w.dumps({"v": value}).removeprefix("v = ").removesuffix("\n")
 
 
-def load_run_config(run_dir: Path) -> Config:
-    values = read_toml(run_dir / "config.toml")
-    values.pop("run", None)
-    return from_mapping(values, str(run_dir / "config.toml"))
-
-
 __all__ = [
-    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "SEED_LIMIT", "Key",
-    "annotated_toml", "from_mapping", "load_run_config",
+    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key", "annotated_toml",
+    "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

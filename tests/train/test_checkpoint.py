@@ -13,10 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from counterfeit.config import ConfigError, load_run_config, read_toml, resolve
+from counterfeit.config import ConfigError, read_toml, resolve
 from counterfeit.errors import UserError
 from counterfeit.metrics import evaluate_path
 from counterfeit.losses import LOSSES
+from counterfeit.rundir import load_run_config
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.guard import NonFiniteLoss
 from counterfeit.train.loop import resume, train

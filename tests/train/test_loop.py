@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from counterfeit.config import load_run_config, read_toml, resolve
+from counterfeit.config import read_toml, resolve
+from counterfeit.rundir import load_run_config
 from counterfeit.errors import UserError
 from counterfeit.provenance import package_commit
 from counterfeit.train.loop import train
