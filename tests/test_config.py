@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from counterfeit.config import (FIELD_NAMES, Config, ConfigError, load_run_config, parse_set,
+from counterfeit.rundir import load_run_config
+from counterfeit.config import (FIELD_NAMES, Config, ConfigError, parse_set,
                                 preset_names, resolve, to_toml)
 
 

@@ -7,7 +7,8 @@ import torch
 from counterfeit.config import resolve
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import UserError
-from counterfeit.labels import balanced_labels, class_grid_inputs, parse_digit, require_labels
+from counterfeit.data.labels import require_labels
+from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, parse_digit
 from counterfeit.priors import Prior
 
 

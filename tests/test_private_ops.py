@@ -16,7 +16,7 @@ from counterfeit.config import resolve
 from counterfeit.metrics.memorisation import nearest_squared_levels
 from counterfeit.train.ema import EMA
 from counterfeit.train.state import build_state
-from counterfeit.train.step import gan_step
+from counterfeit.train.step import make_step
 
 PROBES = (private_ops.fused_adam_works, private_ops.foreach_lerp_works, private_ops.onednn_linear,
           private_ops.int_mm_works)
@@ -43,12 +43,14 @@ def test_the_pinned_pytorch_takes_every_fast_path() -> None:
 
 
 def _train(config_overrides: dict[str, str], preset: str = "tiny", steps: int = 3):
+    """The state after `steps` steps, and the step (chosen once, as the loop does)."""
     state = build_state(resolve(preset=preset, overrides={**config_overrides, "device": "cpu"}))
+    step = make_step(state)
     data = torch.Generator().manual_seed(3)
     torch.manual_seed(4)
     for _ in range(steps):
-        gan_step(torch.rand(state.config.batch_size, 1, 28, 28, generator=data), state)
-    return state
+        step(torch.rand(state.config.batch_size, 1, 28, 28, generator=data))
+    return state, step
 
 
 def _assert_close_weights(a, b, **tolerance) -> None:
@@ -61,10 +63,10 @@ def test_without_the_fused_adam_kernel_the_optimisers_are_plain_adam(monkeypatch
     """dcgan takes the autograd step, tiny the hand-written one: both update through adam_step."""
     for preset, overrides in (("dcgan", {"g_hidden": "8,4", "d_hidden": "4,8", "z_dim": "8", "batch_size": "8"}),
                               ("tiny", {})):
-        fused = _train(overrides, preset)
+        fused, _ = _train(overrides, preset)
         with monkeypatch.context() as patch:
             patch.setattr(private_ops, "fused_adam_works", lambda: False)
-            public = _train(overrides, preset)
+            public, _ = _train(overrides, preset)
         assert fused.d_opt.param_groups[0]["fused"] and not public.d_opt.param_groups[0]["fused"]
         assert not public.g_opt.param_groups[0]["fused"]
         _assert_close_weights(fused, public, rtol=1e-5, atol=1e-7)  # fused and for-loop Adam round apart
@@ -76,10 +78,10 @@ def test_without_the_fused_adam_kernel_the_optimisers_are_plain_adam(monkeypatch
 
 def test_without_oneDNN_the_hand_written_step_uses_addmm(monkeypatch: pytest.MonkeyPatch) -> None:
     """mlp2's own widths and batch: its products are large enough to take oneDNN when it is there."""
-    fast = _train({}, "mlp2")
+    fast, fast_step = _train({}, "mlp2")
     monkeypatch.setattr(private_ops, "onednn_linear", lambda: None)
-    public = _train({}, "mlp2")
-    assert fast.mlp.d.onednn is not None and public.mlp.d.onednn is None and public.mlp.g.onednn is None
+    public, public_step = _train({}, "mlp2")
+    assert fast_step.d.onednn is not None and public_step.d.onednn is None and public_step.g.onednn is None
     _assert_close_weights(fast, public, rtol=1e-5, atol=1e-6)
 
 

@@ -85,7 +85,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import draw, load_generator, save_samples
 
     if args.digit is not None:
@@ -100,15 +100,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from counterfeit.interpolate import latent_walk, save_walk
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.interpolate import latent_walk, save_walk
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import load_generator
 
     digit = None if args.digit is None else parse_digit(args.digit)
     if Path(args.out).suffix.lower() != ".gif":
         raise UserError(f"--out {args.out}: expected a .gif file name")
     generator, config = load_generator(args.run_dir)
-    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), config, args.out)
+    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), args.out)
     print(args.out)
     return 0
 

@@ -335,14 +335,8 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def load_run_config(run_dir: Path) -> Config:
-    values = read_toml(run_dir / "config.toml")
-    values.pop("run", None)
-    return from_mapping(values, str(run_dir / "config.toml"))
-
-
 __all__ = [
-    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
+    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

@@ -7,7 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from counterfeit.bench.gemm import gemm_runner, step_flops, step_gemms
 from counterfeit.config import resolve
 from counterfeit.train.state import build_state
-from counterfeit.train.step import gan_step
+from counterfeit.train.step import make_step
 
 MLP4_LIKE = {"z_dim": "20", "g_hidden": "24,32,40", "d_hidden": "40,32,24", "activation": "leaky_relu",
              "g_output": "tanh", "d_dropout": "0.3", "batch_size": "10"}
@@ -21,9 +21,10 @@ def test_floor_is_exactly_the_matrix_products_our_step_runs(overrides: dict[str,
     s = build_state(config)
     # the FLOP counter does not know oneDNN's fused Linear: without it the hand-written step runs
     # the same products (same shapes, same count) through addmm/mm, which it counts
-    s.mlp.g.onednn = s.mlp.d.onednn = None
+    step = make_step(s)
+    step.g.onednn = step.d.onednn = None
     with FlopCounterMode(display=False) as counter:
-        gan_step(torch.rand(config.batch_size, 1, 28, 28), s)
+        step(torch.rand(config.batch_size, 1, 28, 28))
     assert counter.get_total_flops() == step_flops(config)
 
 

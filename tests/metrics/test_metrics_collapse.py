@@ -10,7 +10,7 @@ from torch import nn
 
 from counterfeit.config import resolve
 from counterfeit.metrics.collapse import D_WINS_WINDOW, CollapseMonitor
-from counterfeit.metrics.training import TrainingWatch
+from counterfeit.train.watch import TrainingWatch
 from counterfeit.data import load_dataset
 from counterfeit.metrics.split import split_indices
 from counterfeit.train.loop import train

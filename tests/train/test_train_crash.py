@@ -21,7 +21,7 @@ import torch
 from counterfeit.config import resolve
 from counterfeit.train.checkpoint import list_checkpoints, step_of
 from counterfeit.train.loop import resume, train
-from counterfeit.train.rundir import METRICS_FILE
+from counterfeit.rundir import METRICS_FILE
 
 # The CLI, sending itself SIGKILL or SIGINT at a moment named on its command line:
 #   driver.py KIND MOMENT N CLI-ARGS...   KIND: kill | sigint; MOMENT: checkpoint | metrics | step
@@ -29,8 +29,8 @@ DRIVER = r"""
 import json, os, signal, sys
 from contextlib import contextmanager
 from counterfeit.cli import main
+from counterfeit.rundir import RunDir
 from counterfeit.train import checkpoint, loop
-from counterfeit.train.rundir import RunDir
 
 kind, moment, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 seen = {"checkpoint": 0, "metrics": 0, "step": 0}
@@ -63,16 +63,19 @@ def append_jsonl(self, name, record):  # RunDir.append_jsonl, written in two hal
     with open(self.path / name, "a", encoding="utf-8") as handle:
         write_in_halves(handle, json.dumps(record) + "\n", "metrics")
 
-real_step = loop.gan_step
+real_make_step = loop.make_step
 
-def counted_step(*args, **kwargs):
-    output = real_step(*args, **kwargs)
-    reached("step")
-    return output
+def make_counted_step(state):
+    step = real_make_step(state)
+    def counted_step(*args):
+        output = step(*args)
+        reached("step")
+        return output
+    return counted_step
 
 checkpoint.atomic_open = halved_open
 RunDir.append_jsonl = append_jsonl
-loop.gan_step = counted_step
+loop.make_step = make_counted_step
 sys.exit(main(sys.argv[4:]))
 """
 OVERRIDES = {"steps": 60, "checkpoint_every": 5, "log_every": 5, "sample_every": 20, "frame_every": 10,

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from counterfeit.config import load_run_config, resolve
+from counterfeit.rundir import load_run_config
+from counterfeit.config import resolve
 from counterfeit.errors import UserError
 from counterfeit.train.loop import train
 

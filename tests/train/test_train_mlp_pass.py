@@ -7,7 +7,9 @@ from torch import nn
 from counterfeit.config import resolve
 from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
 from counterfeit.private_ops import onednn_linear
-from counterfeit.train.mlp_pass import MLPPass, layers_of
+from counterfeit.train.fast import MLPStep
+from counterfeit.train.step import AutogradStep, make_step
+from counterfeit.train.fast.mlp_pass import MLPPass, layers_of
 from counterfeit.train.state import build_state
 
 
@@ -73,10 +75,10 @@ def test_fast_dropout_masks_are_bernoulli_from_the_global_rng() -> None:
     ({"precision": "bf16"}, False),
 ], ids=["mlp2", "hinge", "wgan-gp", "bf16"])
 def test_hand_written_step_is_used_where_it_applies(overrides: dict[str, str], used: bool) -> None:
-    assert (build_state(resolve(preset="mlp2", overrides=overrides)).mlp is not None) is used
+    assert isinstance(make_step(build_state(resolve(preset="mlp2", overrides=overrides))), MLPStep) is used
 
 
 def test_conditional_and_convolutional_nets_take_the_autograd_path() -> None:
     for preset in ("dcgan", "cgan"):
-        assert build_state(resolve(preset=preset)).mlp is None
+        assert isinstance(make_step(build_state(resolve(preset=preset))), AutogradStep)
     assert layers_of(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))) is None

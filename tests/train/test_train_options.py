@@ -11,12 +11,13 @@ import torch
 from PIL import Image
 
 import counterfeit
-from counterfeit.config import load_run_config, parse_set, resolve, resolve_epochs
+from counterfeit.rundir import load_run_config
+from counterfeit.config import parse_set, resolve, resolve_epochs
 from counterfeit.losses import LOSSES
 from counterfeit.train import snapshots
 from counterfeit.train.loop import train
 from counterfeit.train.state import build_state
-from counterfeit.train.step import gan_step
+from counterfeit.train.step import make_step
 
 FEW = {"steps": "3", "log_every": "1"}
 
@@ -53,7 +54,7 @@ def test_n_critic_updates_d_that_many_times_per_step() -> None:
     config = resolve(preset="tiny", overrides=parse_set(["loss=wgan-gp", "n_critic=3"]))
     state = build_state(config)
     for _ in range(2):
-        gan_step(torch.rand(3 * 32, 1, 28, 28), state)
+        make_step(state)(torch.rand(3 * 32, 1, 28, 28))
     d_adam_steps = state.d_opt.state[next(state.discriminator.parameters())]["step"]
     g_adam_steps = state.g_opt.state[next(state.generator.parameters())]["step"]
     assert (int(d_adam_steps), int(g_adam_steps)) == (6, 2)
@@ -63,7 +64,7 @@ def test_n_critic_updates_d_that_many_times_per_step() -> None:
 def test_gp_weight_changes_the_critic_update() -> None:
     def d_after_one_step(gp_weight: str) -> list[torch.Tensor]:
         state = build_state(resolve(preset="tiny", overrides={"loss": "wgan-gp", "gp_weight": gp_weight}))
-        gan_step(torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(1)), state)
+        make_step(state)(torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(1)))
         return [p.detach().clone() for p in state.discriminator.parameters()]
 
     with_gp, without_gp = d_after_one_step("10"), d_after_one_step("0")

@@ -12,10 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from counterfeit.config import load_run_config, resolve
+from counterfeit.rundir import load_run_config
+from counterfeit.config import resolve
 from counterfeit.data.loading import load_dataset
-from counterfeit.metrics import training
-from counterfeit.metrics.training import TrainingWatch
+from counterfeit.train import watch
+from counterfeit.train.watch import TrainingWatch
 from counterfeit.train import loop, vae
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.loop import resume, train
@@ -30,14 +31,18 @@ class Crash(Exception):
 
 
 def crash_before_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
-    real = loop.gan_step
+    real = loop.make_step
 
-    def gan_step(batch: torch.Tensor, state: TrainState, labels: torch.Tensor | None = None) -> Any:
-        if state.step == step:
-            raise Crash(step)
-        return real(batch, state, labels)
+    def make_step(state: TrainState) -> Any:
+        update = real(state)
 
-    monkeypatch.setattr(loop, "gan_step", gan_step)
+        def crashing_step(batch: torch.Tensor, labels: torch.Tensor | None = None) -> Any:
+            if state.step == step:
+                raise Crash(step)
+            return update(batch, labels)
+        return crashing_step
+
+    monkeypatch.setattr(loop, "make_step", make_step)
 
 
 def without_seconds(path: Path) -> list[dict]:
@@ -189,7 +194,7 @@ def test_replayed_watch_remembers_streaks_and_fired_signals() -> None:
 @pytest.mark.parametrize("abort", [False, True], ids=["eval", "collapse_abort"])
 def test_in_training_evaluation_resumes_exactly(abort: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERFEIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(training, "EVAL_N", 500)  # a quarter of the samples: seconds saved, same logic
+    monkeypatch.setattr(watch, "EVAL_N", 500)  # a quarter of the samples: seconds saved, same logic
     config = resolve(preset="tiny", overrides={**BASE, "eval_every": "10", "collapse_abort": str(abort).lower()})
     reference = train(config, out=tmp_path / "reference", quiet=True)
     records = [json.loads(line) for line in (reference / "metrics.jsonl").read_text().splitlines()]

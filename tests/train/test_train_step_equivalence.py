@@ -12,7 +12,7 @@ from torch import Tensor
 
 from counterfeit.config import Config, resolve
 from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import gan_step
+from counterfeit.train.step import AutogradStep, make_step
 
 STEPS = 4
 BATCH = 8
@@ -84,7 +84,8 @@ def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     preset, overrides = CASES[case]
     config = resolve(preset=preset, overrides={**overrides, "batch_size": str(BATCH), "device": "cpu"})
     ours, theirs = build_state(config), build_state(config)  # same seed: same weights, same noise RNG
-    assert ours.mlp is None  # the autograd step, not the hand-written one
+    step = make_step(ours)
+    assert isinstance(step, AutogradStep)  # not the hand-written MLP step
     d_opt, g_opt = plain_adam(theirs.discriminator, config.lr_d, config), plain_adam(theirs.generator, config.lr_g, config)
 
     data = torch.Generator().manual_seed(11)
@@ -93,7 +94,7 @@ def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     labels = [torch.randint(0, 10, (rows,), generator=data) if config.conditional else None for _ in range(STEPS)]
 
     torch.manual_seed(5)  # dropout's masks come from the global RNG: both runs start from one state
-    our_losses = [gan_step(real, ours, y) for real, y in zip(reals, labels)]
+    our_losses = [step(real, y) for real, y in zip(reals, labels)]
     torch.manual_seed(5)
     their_losses = [reference_step(theirs, d_opt, g_opt, list(real.chunk(config.n_critic)),
                                    [None] * config.n_critic if y is None else list(y.chunk(config.n_critic)))

@@ -13,7 +13,7 @@ from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import to_pixels
 from counterfeit.priors import Prior
 from counterfeit.train.loop import train
-from counterfeit.train.rundir import RunDir
+from counterfeit.rundir import RunDir
 from counterfeit.train.state import build_state
 from counterfeit.train.vae import PRIOR_STD, pretrain_vae, vae_loss
 

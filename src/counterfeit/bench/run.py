@@ -15,15 +15,16 @@ from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import gan_step
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.step import make_step
 
 
-def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, TrainState], Any]) -> Callable[[], None]:
+def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor], Any]) -> Callable[[], None]:
     """A step as the loop runs it: a batch from the in-memory sampler, then the update."""
     dataset = load_dataset(None if config.data == "embedded" else config.data)
     sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
-                              config.batch_size, seed=config.seed + 2)
-    return lambda: step(sampler.next(), state)
+                              config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES))
+    return lambda: step(sampler.next())
 
 
 def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
@@ -41,9 +42,10 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
     for i, config in enumerate(configs):
         ours = build_state(config)
         candidates[f"{i}/floor"] = gemm_runner(step_gemms(config))
-        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, gan_step), ours.device)
+        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, make_step(ours)), ours.device)
         reference = textbook_state(config)
-        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook_step), reference.device)
+        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, lambda real: textbook_step(real, reference)),
+                                              reference.device)
     samples = interleave(candidates, seconds, rounds)
     times = {name: statistics.median(values) for name, values in samples.items()}
     roofline = ROOFLINE.flops / times["roofline"] / 1e9

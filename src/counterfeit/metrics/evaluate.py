@@ -22,10 +22,10 @@ from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
 from counterfeit.metrics.reference import Reference, build_reference, pixels_of, real_images
 from counterfeit.metrics.registry import METRICS, compute
+from counterfeit.rundir import EVAL_FILE
 from counterfeit.sampling import generate, load_generator
 
 DEFAULT_N = 2000  # all the held-out digits the embedded set affords
-EVAL_FILE = "eval.json"
 
 
 @dataclass(frozen=True)

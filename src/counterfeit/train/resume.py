@@ -14,14 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import (Config, from_mapping, load_run_config, read_toml, resolve_epochs,
+from counterfeit.config import (Config, from_mapping, read_toml, resolve_epochs,
                                 steps_turn_off_epochs, to_dict, to_toml)
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, processes_of
-from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
-from counterfeit.train.vae import VAE_LOG_FILE, VAE_SAMPLES_FILE
+from counterfeit.train.checkpoint import Checkpoint, CheckpointError, processes_of
+from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
+                                is_run_dir, load_run_config)
 
 MAY_CHANGE = ("steps", "epochs")
 

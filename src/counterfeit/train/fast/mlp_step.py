@@ -1,4 +1,4 @@
-"""The GAN step of `step.py` for fully connected G and D, with the backward passes written out.
+"""The GAN step of `train/step.py` for fully connected G and D, with the backward passes written out.
 
 Same updates in the same order on the same noise as the autograd path (tests check it against
 the textbook loop), dropout masks from the same distribution (`MLPPass.draw_masks`); what
@@ -15,52 +15,49 @@ changes is how the work is run:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from counterfeit.config import Config
-from counterfeit.losses import LOSSES
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
 from counterfeit.train.adam import adam_step
-from counterfeit.train.mlp_pass import Layer, MLPPass, layers_of
-
-if TYPE_CHECKING:
-    from counterfeit.train.state import TrainState
+from counterfeit.train.fast.mlp_pass import Layer, MLPPass, layers_of
+from counterfeit.train.state import StepOutput, TrainState
 
 
 class MLPStep:
     """Buffers for one process's `rows` rows of each batch; built once per run."""
 
-    def __init__(self, g_layers: list[Layer], d_layers: list[Layer], rows: int, device: torch.device) -> None:
-        self.rows = rows
-        self.g = MLPPass(g_layers, rows, device)
-        self.d = MLPPass(d_layers, 2 * rows, device)
+    def __init__(self, s: TrainState, g_layers: list[Layer], d_layers: list[Layer]) -> None:
+        self.s = s
+        self.rows = s.config.batch_size // s.world.size
+        self.g = MLPPass(g_layers, self.rows, s.device)
+        self.d = MLPPass(d_layers, 2 * self.rows, s.device)
 
     @classmethod
-    def build(cls, config: Config, generator: nn.Module, discriminator: nn.Module, rows: int,
-              device: torch.device) -> MLPStep | None:
+    def build(cls, s: TrainState) -> MLPStep | None:
         """For plain fully connected nets trained in float32 without a gradient penalty (that needs
         D's second derivatives); None otherwise, and the step takes the autograd path."""
-        if not (isinstance(generator, MLPGenerator) and isinstance(discriminator, MLPDiscriminator)):
+        if not (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)):
             return None
-        if LOSSES[config.loss].gradient_penalty or config.precision != "fp32":
+        if s.loss.gradient_penalty or s.config.precision != "fp32":
             return None
-        g_layers, d_layers = layers_of(generator.net), layers_of(discriminator.net)
-        return cls(g_layers, d_layers, rows, device) if g_layers and d_layers else None
+        g_layers, d_layers = layers_of(s.generator.net), layers_of(s.discriminator.net)
+        return cls(s, g_layers, d_layers) if g_layers and d_layers else None
 
-    def step(self, batches: tuple[Tensor, ...], z: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """One D update per real batch, then G's; `z` holds the noise of all of them, in that order.
-        G's weights do not change until its own update, so one G pass over all of z gives the
-        fakes of every D update and of G's update alike."""
-        b = self.rows
+    def __call__(self, real: Tensor, labels: Tensor | None = None) -> StepOutput:
+        """One D update per real batch, then G's, on noise drawn at once for all of them. G's
+        weights do not change until its own update, so one G pass over all of z gives the fakes of
+        every D update and of G's update alike."""
+        s, b = self.s, self.rows
+        batches = real.chunk(s.config.n_critic)
+        z = s.noise(b, draws=len(batches) + 1)
         with torch.no_grad():
             fakes = self.g.forward(z)  # ((n_critic + 1) b, 784)
-            for k, real in enumerate(batches):
-                d_loss, real_logits, fake_logits = self._discriminator_update(real, fakes[k * b:(k + 1) * b], s)
+            for k, batch in enumerate(batches):
+                d_loss, real_logits, fake_logits = self._discriminator_update(batch, fakes[k * b:(k + 1) * b], s)
             g_loss = self._generator_update(z, fakes, s)
-        return d_loss, real_logits, fake_logits, g_loss
+        s.end_step()
+        return StepOutput(d_loss, g_loss, real_logits, fake_logits)
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows

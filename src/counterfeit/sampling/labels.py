@@ -1,4 +1,4 @@
-"""Labels for conditional runs: checking the data has them, asking for digits, class grids."""
+"""Which digits to ask a conditional G for: `--digit`, class-balanced samples, class grids."""
 
 from __future__ import annotations
 
@@ -6,22 +6,9 @@ import torch
 from torch import Tensor
 
 from counterfeit.config import Config
-from counterfeit.data.dataset import Dataset
-from counterfeit.errors import ConfigError, UserError
-from counterfeit.models.conditional import NUM_CLASSES
+from counterfeit.data.labels import NUM_CLASSES
+from counterfeit.errors import UserError
 from counterfeit.priors import Prior
-
-
-def require_labels(dataset: Dataset, config: Config) -> None:
-    """A conditional model trains on labelled digits 0-9; anything else fails before any work."""
-    if not config.conditional:
-        return
-    if dataset.labels is None:
-        raise ConfigError(f"{dataset.source}: model {config.model} is conditional and needs labels "
-                          "(an IDX labels file beside the images, or an npz 'labels' array); this data has none")
-    if dataset.labels.max() >= NUM_CLASSES:
-        raise ConfigError(f"{dataset.source}: model {config.model} draws classes 0-{NUM_CLASSES - 1}, "
-                          f"but the data has label {int(dataset.labels.max())}")
 
 
 def parse_digit(text: str) -> int | None:
@@ -44,13 +31,17 @@ def balanced_labels(n: int, device: torch.device | str = "cpu") -> Tensor:
     return torch.arange(n, device=device) % NUM_CLASSES
 
 
+def per_class_labels(per_class: int, device: torch.device | str = "cpu") -> Tensor:
+    """0 x per_class, then 1 x per_class, ...: blocks of one requested digit."""
+    return torch.arange(NUM_CLASSES, device=device).repeat_interleave(per_class)
+
+
 def class_grid_inputs(prior: Prior, per_class: int, rng: torch.Generator,
                       device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
     """z and labels for a grid of one row per digit: column j holds the same z in every row, so
     the rows differ only by the label asked for. Row-major: (10 * per_class, z_dim), (10 * per_class,)."""
     z = prior.sample(per_class, rng, device).repeat(NUM_CLASSES, 1)
-    labels = torch.arange(NUM_CLASSES, device=device).repeat_interleave(per_class)
-    return z, labels
+    return z, per_class_labels(per_class, device)
 
 
 def snapshot_inputs(config: Config, prior: Prior, rng: torch.Generator,

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from counterfeit.config import Config
-from counterfeit.labels import refuse_digit_if_unconditional
-from counterfeit.models.conditional import NUM_CLASSES, call_generator
+from counterfeit.data.labels import NUM_CLASSES
 from counterfeit.priors import Prior
-from counterfeit.viz import image_grid, to_uint8, write_gif
+from counterfeit.sampling.generate import render
+from counterfeit.sampling.labels import refuse_digit_if_unconditional
+from counterfeit.viz import image_grid, write_gif
 
 
 def lerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
@@ -39,11 +41,10 @@ def walk_path(prior: str) -> str:
     return "linear" if prior == "uniform" else "spherical"
 
 
-@torch.no_grad()
 def latent_walk(generator: nn.Module, config: Config, steps: int, seed: int = 0,
-                digit: int | None = None) -> list[Tensor]:
-    """`steps` frames of uint8-ready images from z0 to z1 (both drawn from `seed`). Each frame is
-    one image; for a conditional run without a digit, a row of the ten digits at that z."""
+                digit: int | None = None) -> list[np.ndarray]:
+    """`steps` frames from z0 to z1 (both drawn from `seed`), each uint8 (k, 28, 28): one image,
+    or for a conditional run without a digit, the ten digits at that z."""
     refuse_digit_if_unconditional(config, digit)
     z0, z1 = Prior(config.prior, config.z_dim).sample(2, torch.Generator().manual_seed(seed))
     interpolate = lerp if walk_path(config.prior) == "linear" else slerp
@@ -53,13 +54,12 @@ def latent_walk(generator: nn.Module, config: Config, steps: int, seed: int = 0,
     if config.conditional:
         labels = (torch.arange(NUM_CLASSES).repeat(steps) if digit is None
                   else torch.full((steps,), digit))
-    images = call_generator(generator, zs.repeat_interleave(per_frame, 0), labels)
-    return list(images.view(steps, per_frame, *images.shape[1:]))
+    images = render(generator, zs.repeat_interleave(per_frame, 0), config.pixel_range, labels)
+    return list(images.reshape(steps, per_frame, *images.shape[1:]))
 
 
-def save_walk(frames: list[Tensor], config: Config, out: str | Path, frame_ms: int = 80) -> None:
+def save_walk(frames: list[np.ndarray], out: str | Path, frame_ms: int = 80) -> None:
     """The walk there and back, so the GIF loops without a jump; 4x pixels to be seen."""
-    pictures = [image_grid(to_uint8(frame, config.pixel_range), columns=len(frame), scale=4)
-                for frame in frames]
+    pictures = [image_grid(frame, columns=len(frame), scale=4) for frame in frames]
     bounce = pictures + pictures[-2:0:-1]
     write_gif(bounce, out, frame_ms=frame_ms, last_frame_ms=frame_ms)

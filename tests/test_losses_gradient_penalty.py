@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from counterfeit.gradient_penalty import gradient_penalty
+from counterfeit.losses import gradient_penalty
 
 
 def test_linear_critic_has_its_weight_norm_as_gradient_norm() -> None:

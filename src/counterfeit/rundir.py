@@ -1,12 +1,15 @@
-"""The run directory: the unit of record of a training run.
+"""The run directory: the unit of record of a training run. Every file name of it lives here.
 
     config.toml                 resolved config + [run] seed, data, library versions
     metrics.jsonl               one JSON object per log line
     samples/step_NNNNNN.png     grids of the same fixed noise
-    progress.gif, losses.png    written at the end
+    checkpoints/step_NNNNNN.safetensors
+    progress.gif, losses.png    written at the end; metrics.png too when eval_every > 0
     generator.safetensors, discriminator.safetensors
     generator_raw.safetensors   G's own weights when ema > 0 (generator.safetensors is the average)
     vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
+    eval.json                   the last `counterfeit eval` of the run
+    train.lock                  held by the process training the run
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes
 
-from counterfeit import __version__
-from counterfeit.config import Config, to_toml
+from counterfeit._version import __version__
+from counterfeit.config import Config, from_mapping, read_toml, to_toml
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 
@@ -32,6 +35,14 @@ SAMPLES_DIR = "samples"
 GENERATOR_FILE = "generator.safetensors"
 DISCRIMINATOR_FILE = "discriminator.safetensors"
 RAW_GENERATOR_FILE = "generator_raw.safetensors"
+CHECKPOINT_DIR = "checkpoints"
+PROGRESS_GIF = "progress.gif"
+LOSSES_PLOT = "losses.png"
+METRICS_PLOT = "metrics.png"
+VAE_LOG_FILE = "vae.jsonl"
+VAE_SAMPLES_FILE = "vae_samples.png"
+EVAL_FILE = "eval.json"
+LOCK_FILE = "train.lock"
 
 
 def default_run_path(config: Config, root: Path = Path("runs")) -> Path:
@@ -80,6 +91,13 @@ class RunDir:
     def save_weights(self, name: str, module: torch.nn.Module) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
         atomic_write_bytes(self.path / name, safetensors_bytes(tensors))
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The config a run was trained with (its `[run]` record aside)."""
+    values = read_toml(run_dir / CONFIG_FILE)
+    values.pop("run", None)
+    return from_mapping(values, str(run_dir / CONFIG_FILE))
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

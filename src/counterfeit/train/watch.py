@@ -7,23 +7,21 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm import tqdm
 
-from counterfeit.cond_eval import class_accuracy
 from counterfeit.config import Config
 from counterfeit.data.dataset import Dataset
-from counterfeit.labels import balanced_labels
 from counterfeit.metrics.collapse import CollapseMonitor, Signal
+from counterfeit.metrics.conditional import class_accuracy
 from counterfeit.metrics.evaluate import real_data
 from counterfeit.metrics.evaluator import load_evaluator
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.registry import FAST, compute
-from counterfeit.models.conditional import call_generator
-from counterfeit.priors import Prior
-from counterfeit.viz.grid import to_uint8
+from counterfeit.sampling import generate
+from counterfeit.sampling.labels import balanced_labels
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.cadence import due
 from counterfeit.viz.metric_plots import plot_eval_metrics
 
 Append = Callable[[dict[str, Any]], None]
@@ -54,31 +52,19 @@ class TrainingWatch:
     def on_step(self, step: int, generator: nn.Module, append: Append) -> None:
         """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
         every = self.config.eval_every
-        if every and (step % every == 0 or step == self.config.steps):
-            images, labels = self._samples(generator)
+        if every and due(step, every, self.config.steps):
+            # The same seeded noise every time, so the curve follows G and not the draw; a
+            # conditional run's sample is class-balanced (digits 0-9 in turn).
+            labels = balanced_labels(EVAL_N) if self.config.conditional else None
+            images = generate(generator, self.config, EVAL_N, stream_seed(self.config.seed, Stream.WATCH), labels)
             sample = extract(self.evaluator, images)
             metrics = compute(sample, self.real.reference, FAST)
             if labels is not None:  # conditional: how often the evaluator reads the digit asked for
-                accuracy = class_accuracy(sample.probs.argmax(1).numpy(), labels.cpu().numpy())
+                accuracy = class_accuracy(sample.probs.argmax(1).numpy(), labels.numpy())
                 metrics.update(cond_accuracy=accuracy["cond_accuracy"],
                                cond_accuracy_min=accuracy["cond_accuracy_min"])
             append({"step": step, "eval_n": EVAL_N, **metrics})
             self._report(self.monitor.observe_eval(step, metrics), append)
-
-    @torch.no_grad()
-    def _samples(self, generator: nn.Module) -> tuple[np.ndarray, Tensor | None]:
-        """The same seeded noise every time, so the curve follows G and not the draw. A
-        conditional run's sample is class-balanced (digits 0-9 in turn); its labels come back."""
-        device = next(generator.parameters()).device
-        rng = torch.Generator(device).manual_seed(self.config.seed + 4)
-        z = Prior(self.config.prior, self.config.z_dim).sample(EVAL_N, rng, device)
-        labels = balanced_labels(EVAL_N, device) if self.config.conditional else None
-        was_training = generator.training
-        generator.eval()
-        images = torch.cat([call_generator(generator, z[i : i + 500], None if labels is None else labels[i : i + 500])
-                            for i in range(0, EVAL_N, 500)])
-        generator.train(was_training)
-        return to_uint8(images, self.config.pixel_range), labels
 
     def _report(self, signals: list[Signal], append: Append) -> None:
         for signal in signals:
