@@ -6,13 +6,13 @@ first time it is needed, on a tiny input against its public twin; where it is mi
 disagrees, the public path is used from then on. Callers take the choice when they build an
 optimiser, a module or a metric's loop, never inside a training step, so it costs a step nothing.
 
-    private op                           caller                  public fallback
-    torch._fused_adam_, _foreach_add_    train/adam.py           Adam(fused=False).step()
-    torch._foreach_lerp_                 train/ema.py            Tensor.lerp_ per tensor (bitwise equal)
-    torch.ops.mkldnn._linear_pointwise   train/mlp_pass.py       torch.addmm + activation, torch.mm
-    torch._int_mm                        metrics/memorisation.py float64 matmul (exact here, bitwise equal)
+    private op                           caller                    public fallback
+    torch._fused_adam_, _foreach_add_    train/adam.py             Adam(fused=False).step()
+    torch._foreach_lerp_                 train/ema.py              Tensor.lerp_ per tensor (bitwise equal)
+    torch.ops.mkldnn._linear_pointwise   train/fast/mlp_pass.py    torch.addmm + activation, torch.mm
+    torch._int_mm                        metrics/memorisation.py   float64 matmul (exact here: bitwise equal)
 
-(The `torch.ops.aten.*_backward` ops of train/mlp_pass.py are ATen's public, non-underscored
+(The `torch.ops.aten.*_backward` ops of train/fast/mlp_pass.py are ATen's public, non-underscored
 operators, the ones autograd itself calls; they need no fallback.)
 """
 
