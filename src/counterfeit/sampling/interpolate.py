@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from counterfeit.config import Config
 from counterfeit.data.labels import NUM_CLASSES
 from counterfeit.priors import Prior
-from counterfeit.sampling.generate import render
+from counterfeit.sampling.images import render
 from counterfeit.sampling.labels import refuse_digit_if_unconditional
 from counterfeit.viz import image_grid, write_gif
 

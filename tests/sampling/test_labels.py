@@ -4,10 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from counterfeit.config import resolve
-from counterfeit.data.dataset import Dataset
 from counterfeit.errors import UserError
-from counterfeit.data.labels import require_labels
 from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, parse_digit
 from counterfeit.priors import Prior
 
@@ -34,13 +31,3 @@ def test_class_grid_rows_share_noise_by_column() -> None:
 def test_balanced_labels() -> None:
     assert np.bincount(balanced_labels(100).numpy()).tolist() == [10] * 10
 
-
-def test_conditional_model_needs_labels() -> None:
-    images = np.zeros((20, 28, 28), np.uint8)
-    config = resolve(preset="cgan")
-    with pytest.raises(UserError, match="is conditional and needs labels"):
-        require_labels(Dataset(images, None, "x.npz"), config)
-    with pytest.raises(UserError, match="label 12"):
-        require_labels(Dataset(images, np.full(20, 12, np.int64), "x.npz"), config)
-    require_labels(Dataset(images, np.arange(20, dtype=np.int64) % 10, "x.npz"), config)
-    require_labels(Dataset(images, None, "x.npz"), resolve(preset="tiny"))  # unconditional: fine

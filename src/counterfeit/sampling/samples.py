@@ -15,7 +15,7 @@ from counterfeit.config import Config
 from counterfeit.data.labels import NUM_CLASSES
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_bytes
-from counterfeit.sampling.generate import class_grid, generate
+from counterfeit.sampling.images import class_grid, generate
 from counterfeit.sampling.labels import balanced_labels, parse_digit, refuse_digit_if_unconditional
 from counterfeit.viz import save_grid
 

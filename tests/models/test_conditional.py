@@ -43,3 +43,28 @@ def test_aux_weight_needs_a_conditional_model() -> None:
     from counterfeit.errors import ConfigError
     with pytest.raises(ConfigError, match="aux_weight needs a conditional model"):
         resolve(preset="tiny", overrides={"aux_weight": "1"})
+
+
+@pytest.mark.parametrize("preset,plain_g,plain_d", [("cgan", "MLPGenerator", "MLPDiscriminator"),
+                                                     ("cdcgan", "DCGANGenerator", "DCGANDiscriminator")])
+def test_conditional_models_wrap_the_plain_trunks(preset: str, plain_g: str, plain_d: str) -> None:
+    """One trunk per architecture: the conditional model is the plain one plus a conditioning step."""
+    config = resolve(preset=preset, overrides=SMALL[preset])
+    g, d = build_generator(config), build_discriminator(config)
+    assert type(g.body).__name__ == plain_g and type(d.body).__name__ == plain_d
+    assert d.conditioning == ("projection" if preset == "cdcgan" else "concatenation")
+
+
+def test_dcgan_normal_init_reaches_every_batch_norm_of_a_conditional_generator() -> None:
+    config = resolve(preset="cdcgan", overrides={**SMALL["cdcgan"], "init": "dcgan-normal"})
+    norms = [m for m in build_generator(config).modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(not torch.equal(m.weight, torch.ones_like(m.weight)) for m in norms)
+
+
+def test_dcgan_normal_init_reaches_batchnorm1d() -> None:
+    from counterfeit.models.dcgan import init_dcgan_normal
+
+    torch.manual_seed(0)
+    norm = torch.nn.BatchNorm1d(64)
+    init_dcgan_normal(torch.nn.Sequential(norm))
+    assert not torch.equal(norm.weight, torch.ones(64)) and abs(norm.weight.mean().item() - 1) < 0.02
