@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from counterfeit import private_ops
 from counterfeit.config import Config
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
@@ -69,9 +70,10 @@ class TrainState:
 
 
 def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
-    # fused Adam: one kernel over all parameters instead of a loop of small ops (CPU and CUDA).
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps,
-                            fused=device.type in ("cpu", "cuda"))
+    # fused Adam: one kernel over all parameters instead of a loop of small ops (CPU and CUDA),
+    # where this PyTorch has it (train/adam.py calls the kernel directly)
+    fused = device.type in ("cpu", "cuda") and private_ops.fused_adam_works()
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps, fused=fused)
 
 
 def build_state(config: Config, world: World = World()) -> TrainState:

@@ -6,13 +6,14 @@ from torch import nn
 
 from counterfeit.config import resolve
 from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
+from counterfeit.private_ops import onednn_linear
 from counterfeit.train.fast import MLPStep
 from counterfeit.train.step import AutogradStep, make_step
-from counterfeit.train.fast.mlp_pass import ONEDNN_LINEAR, MLPPass, layers_of
+from counterfeit.train.fast.mlp_pass import MLPPass, layers_of
 from counterfeit.train.state import build_state
 
 
-@pytest.mark.parametrize("onednn", [ONEDNN_LINEAR, None], ids=["onednn", "addmm"])
+@pytest.mark.parametrize("onednn", [onednn_linear(), None], ids=["onednn", "addmm"])
 @pytest.mark.parametrize("activation,output", [("relu", "sigmoid"), ("leaky_relu", "tanh")])
 def test_hand_written_backward_equals_autograd(activation: str, output: str, onednn: object) -> None:
     """Parameter and input gradients of a generator-shaped net, against autograd's."""

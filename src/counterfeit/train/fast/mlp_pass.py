@@ -12,8 +12,8 @@ On the CPU, the forward product (with its bias and activation fused in) and g_x 
 oneDNN's matmul, as PyTorch's own compiler does for Linear layers, and g_W through MKL's sgemm
 (`torch.mm`): on this project's AMD machine oneDNN was 10-35% faster than MKL for the first two
 and not for the third (docs/benchmarks.md). Products under 4 M multiply-adds stay on MKL too
-(oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or in a build
-without oneDNN (`torch.addmm`/`torch.mm`).
+(oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or where this
+PyTorch lacks oneDNN's Linear (`torch.addmm`/`torch.mm`; `private_ops.onednn_linear` decides).
 
 `MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
 call), so loading a checkpoint or averaging gradients needs nothing here.
@@ -27,17 +27,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from counterfeit import private_ops
+
 ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 
 
-def _onednn_linear() -> object | None:
-    """PyTorch's fused oneDNN Linear (the op its compiler emits for Linear + activation on the CPU)."""
-    if not torch.backends.mkldnn.is_available():
-        return None
-    return getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
-
-
-ONEDNN_LINEAR = _onednn_linear()
 ONEDNN_MIN_MULTIPLY_ADDS = 2**22
 
 
@@ -70,7 +64,7 @@ class MLPPass:
 
     def __init__(self, layers: list[Layer], rows: int, device: torch.device) -> None:
         self.layers = layers
-        self.onednn = ONEDNN_LINEAR if device.type == "cpu" else None
+        self.onednn = private_ops.onednn_linear() if device.type == "cpu" else None
         widths = [layer.linear.out_features for layer in layers]
         self.outputs: list[Tensor] = []  # of the last forward, kept for its backward
         # the gradient at each layer's output, turned in place into that at its pre-activation
