@@ -18,6 +18,12 @@ EMBEDDED = "embedded"
 INVERTED = ", inverted"  # appended to the source of inverted data
 
 
+def absolute_data(data: str | os.PathLike[str]) -> str:
+    """A data argument as a run records it: "embedded" and dataset names as they are, a path made
+    absolute, so that `eval` and `--resume` find the file or folder from any directory."""
+    return data if data == EMBEDDED or data in KNOWN else os.path.abspath(data)
+
+
 def load_dataset(data: str | os.PathLike[str] | None, invert: bool = False, skip_bad: bool = False) -> Dataset:
     """None or "embedded": the embedded MNIST; a known name ("mnist", "fashion-mnist", "kmnist"):
     its cached or system-wide copy; a folder: its PNG/JPEG images (`skip_bad`: without the files

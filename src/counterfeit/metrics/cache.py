@@ -12,7 +12,9 @@ from counterfeit.home import store_arrays as store
 
 __all__ = ["cache_path", "load", "store"]
 
-CACHE_VERSION = "3"  # bump when what is cached changes meaning (2: radii from the squared-distance GEMM; 3: classifier_score)
+# Bump when what is cached changes meaning (2: radii from the squared-distance GEMM; 3: the floor's
+# density and coverage with strict `<`, its medians the true ones; 4: the floor's classifier_score).
+CACHE_VERSION = "4"
 
 
 def cache_path(kind: str, *parts: object) -> Path:

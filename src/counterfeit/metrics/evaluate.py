@@ -23,10 +23,10 @@ from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
 from counterfeit.metrics.reference import Reference, build_reference, pixels_of, real_images
 from counterfeit.metrics.registry import METRICS, MNIST_ALIASES, compute
+from counterfeit.rundir import EVAL_FILE
 from counterfeit.sampling import generate, load_generator
 
 DEFAULT_N = 2000  # all the held-out digits the embedded set affords
-EVAL_FILE = "eval.json"
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = Non
     return Report(what, len(images), real, evaluator, metrics)
 
 
-def evaluate_real(data: str | None = None, n: int = DEFAULT_N, evaluator: Evaluator | None = None,
+def evaluate_real(data: str | Path | None = None, n: int = DEFAULT_N, evaluator: Evaluator | None = None,
                   invert: bool = False, skip_bad: bool = False) -> Report:
     """The floor alone: held-out real images of `data` (default embedded) against the reference."""
     dataset = load_dataset(data, invert, skip_bad)
@@ -131,7 +131,7 @@ def evaluate_real(data: str | None = None, n: int = DEFAULT_N, evaluator: Evalua
     return Report("held-out real images", real.n_floor, real, evaluator, dict(real.floor))
 
 
-def evaluate_path(path: Path, n: int = DEFAULT_N, seed: int = 0, data: str | None = None,
+def evaluate_path(path: str | Path, n: int = DEFAULT_N, seed: int = 0, data: str | Path | None = None,
                   evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS,
                   invert: bool = False, skip_bad: bool = False) -> Report:
     """A run directory (n samples of its final generator; writes eval.json there) or an .npz of
@@ -139,6 +139,7 @@ def evaluate_path(path: Path, n: int = DEFAULT_N, seed: int = 0, data: str | Non
     (with its `invert` and `skip_bad`), else the embedded digits; judged by the evaluator of that
     data. A conditional run's n samples are class-balanced, and it is also judged per class on
     `per_class` samples asked for each (see metrics/conditional.py)."""
+    path = Path(path)
     if not path.is_dir():
         dataset = load_dataset(data, invert, skip_bad)
         return evaluate_images(read_npz(path).images, str(path), dataset, n, evaluator,

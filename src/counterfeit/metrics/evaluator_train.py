@@ -22,7 +22,7 @@ from torch import Tensor
 
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.embedded import load_embedded
-from counterfeit.errors import DataError
+from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
 from counterfeit.metrics.split import SPLIT_METHOD, split_indices
@@ -61,18 +61,29 @@ def accuracy(net: EvaluatorNet, pixels: Tensor, labels: Tensor) -> float:
     return (predictions == labels).float().mean().item()
 
 
+def num_classes(dataset: Dataset) -> int:
+    """The classes the evaluator learns: the data's class names, else labels 0..max."""
+    if dataset.labels is None:
+        raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
+                        "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")
+    count = len(dataset.classes) if dataset.classes else int(dataset.labels.max()) + 1
+    if count < 2:
+        raise DataError(f"{dataset.source}: has a single class; the evaluator needs at least two to learn features")
+    return count
+
+
 def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
                     log: Callable[[str], None] = print, dataset: Dataset | None = None,
                     label: str = "MNIST", command: str = "counterfeit evaluator train") -> dict:
     """Train on `dataset` (default: the embedded digits), then write the weights and their JSON
     record into `out_dir`; returns the record. `label` names the data in metric names."""
+    if dataset is not None:
+        num_classes(dataset)  # data it cannot learn from fails before anything is written
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)  # first: a bad directory must not cost minutes of training
+    except OSError as err:
+        raise UserError(f"{out_dir}: cannot create directory ({err.strerror})") from None
     dataset = dataset or load_embedded()
-    if dataset.labels is None:
-        raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
-                        "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")
-    num_classes = len(dataset.classes) if dataset.classes else int(dataset.labels.max()) + 1
-    if num_classes < 2:
-        raise DataError(f"{dataset.source}: has a single class; the evaluator needs at least two to learn features")
     torch.manual_seed(settings.seed)
     torch.use_deterministic_algorithms(True)
     split = split_indices(len(dataset))
@@ -81,7 +92,7 @@ def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
     train_x, train_y = pixels[split.train], labels[split.train]
     heldout_x, heldout_y = pixels[split.heldout], labels[split.heldout]
 
-    net = EvaluatorNet(num_classes).to(memory_format=torch.channels_last)
+    net = EvaluatorNet(num_classes(dataset)).to(memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.lr,
@@ -110,7 +121,7 @@ def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
         "dataset": dataset.name,
         "data": dataset.source,
         "data_fingerprint": dataset.fingerprint,
-        "num_classes": num_classes,
+        "num_classes": num_classes(dataset),
         "classes": list(dataset.classes) if dataset.classes else None,
         "split": {"method": SPLIT_METHOD, "train": len(split.train), "heldout": len(split.heldout),
                   "indices_sha256": split.digest()},
@@ -121,7 +132,6 @@ def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
         "torch_threads": torch.get_num_threads(),
         "sha256": hashlib.sha256(weights).hexdigest(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / WEIGHTS_FILE, weights)
     atomic_write_text(out_dir / RECORD_FILE, json.dumps(record, indent=2) + "\n")
     return record
