@@ -64,6 +64,7 @@ class Config:
     batch_size: int = 256
     steps: int = 20_000
     epochs: int = 0  # > 0: train this many passes over the data instead (steps resolved at train time)
+    max_seconds: float = 0.0  # > 0: also stop at the first step boundary after this much wall-clock; 0 = off
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
     # -- what the run records --
     log_every: int = 100
@@ -185,7 +186,7 @@ def _validate(config: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: d_dropout must lie in [0, 1), got {config.d_dropout}")
     if not 0.0 <= config.ema < 1.0:
         raise ConfigError(f"{origin}: ema must lie in [0, 1) (0 = off), got {config.ema}")
-    for key in ("epochs", "gp_weight"):
+    for key in ("epochs", "gp_weight", "max_seconds"):
         if getattr(config, key) < 0:
             raise ConfigError(f"{origin}: {key} must not be negative, got {getattr(config, key)}")
     if config.model == "dcgan":
@@ -265,8 +266,10 @@ def resolve(
     preset: str | None = None,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    overrides_origin: str = "--set",
 ) -> Config:
-    """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last."""
+    """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last.
+    `overrides_origin` is what an error about the overrides names (an experiment file's variant)."""
     values: dict[str, Any] = {}
     if config_file is not None:
         file_values = read_toml(config_file)
@@ -282,7 +285,7 @@ def resolve(
         origin = str(config_file)
     if overrides:
         values.update(steps_turn_off_epochs(overrides))
-        origin = "--set" if config_file is None else f"{config_file} with --set"
+        origin = overrides_origin if config_file is None else f"{config_file} with {overrides_origin}"
     return from_mapping(values, origin)
 
 

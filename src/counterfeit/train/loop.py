@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,6 +18,7 @@ from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
 from counterfeit.labels import require_labels
 from counterfeit.metrics.training import TrainingWatch
+from counterfeit.train.budget import TimeBudget
 from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
 from counterfeit.train.conditioning import next_real
 from counterfeit.train.guard import NonFiniteGuard
@@ -120,6 +122,8 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     snapshots = Snapshots(state, run) if run else None
     append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
     extras = {"snapshots": snapshots} if snapshots else {}  # checkpointed with the state
+    # The run's clock: a resume goes on from its checkpoint's, and VAE pre-training (begin) counts.
+    started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
     if checkpoint is not None:
         restore(checkpoint, state, sampler, extras)
     else:
@@ -128,15 +132,18 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     guard = NonFiniteGuard(state.device, state.step)
     progress = Progress(config.steps, state.step, quiet or not run,
                         plain_every=max(config.log_every, config.steps // 20))
-    started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
     agreed_stop = Agreement(world)  # every process stops at the same step
+    budget = TimeBudget(config.max_seconds, started, world)
+    out_of_time = budget.spent_at(checkpoint.seconds if checkpoint else 0.0)
     with stop_on_signals() as stop:
         try:
-            while state.step < config.steps:
+            while state.step < config.steps and not out_of_time:
                 real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
                 output = gan_step(real, state, labels)
                 guard.watch(output)
-                if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
+                out_of_time = budget.spent()  # then this step is the last: logged and checkpointed
+                if (state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps
+                        or out_of_time):
                     guard.check(state.step, last_checkpoint)  # no NaN in the log
                     record = log_record(output, state, time.perf_counter() - started, len(dataset))
                     append(record)
@@ -147,7 +154,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     snapshots.take(state)
                 signum = agreed_stop(stop.signum or 0)
                 if (state.step % config.checkpoint_every == 0 or state.step == config.steps or signum
-                        or watch.stop):
+                        or watch.stop or out_of_time):
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
                     rngs = rng_states(state)  # every process's, gathered for rank 0's checkpoint
                     if run:
@@ -163,7 +170,11 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     break
         finally:
             agreed_stop.finish()
+            budget.finish()
             progress.close()
+    if out_of_time and run and not quiet:
+        print(f"max_seconds: the {config.max_seconds:g} s budget is spent; stopped at step {state.step}",
+              file=sys.stderr, flush=True)
     if run and snapshots:
         records = run.read_metrics()  # read once for both plots
         finish(state, run, snapshots, records)
