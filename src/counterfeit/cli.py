@@ -182,6 +182,28 @@ def cmd_evaluator_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment_run(args: argparse.Namespace) -> int:
+    from counterfeit.experiments.runner import run_experiment
+
+    root = run_experiment(args.file, out=args.out, workers=args.workers, backend=args.backend, address=args.address)
+    print(root)
+    return 0
+
+
+def cmd_experiment_summary(args: argparse.Namespace) -> int:
+    import json
+
+    from counterfeit.experiments.expdir import SUMMARY_MD
+    from counterfeit.experiments.summary import write_summary
+
+    summary = write_summary(args.dir)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        sys.stdout.write((args.dir / SUMMARY_MD).read_text("utf-8"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="counterfeit", description="Train, watch and judge GANs on MNIST-like images.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -262,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev_info = evaluator_sub.add_parser("info", help="accuracy, split and sha256 of the shipped weights")
     ev_info.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)
     ev_info.set_defaults(func=cmd_evaluator_info)
+
+    experiment = sub.add_parser("experiment", help="variants over seeds, compared with confidence intervals")
+    experiment_sub = experiment.add_subparsers(dest="experiment_command", required=True, parser_class=_Parser)
+    ex_run = experiment_sub.add_parser("run", help="run (or continue) every variant and seed of an experiment file")
+    ex_run.add_argument("file", type=Path, metavar="FILE.toml")
+    ex_run.add_argument("--out", type=Path, help="experiment directory (default runs/experiments/<file name>)")
+    ex_run.add_argument("--workers", type=_positive_int,
+                        help="runs at a time (default: the cores / the file's threads per run)")
+    ex_run.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local: worker processes here (default); ray: Ray tasks (pip install 'counterfeit[ray]')")
+    ex_run.add_argument("--address", help="--backend ray: the cluster to join (default: start a local instance)")
+    ex_run.set_defaults(func=cmd_experiment_run)
+    ex_summary = experiment_sub.add_parser("summary", help="(re)write and print an experiment directory's summary")
+    ex_summary.add_argument("dir", type=Path, metavar="DIR")
+    ex_summary.add_argument("--json", action="store_true", help="print summary.json instead of summary.md")
+    ex_summary.set_defaults(func=cmd_experiment_summary)
     return parser
 
 
