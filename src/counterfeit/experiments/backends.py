@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
 
@@ -29,21 +29,39 @@ def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult) -> No
     from run to run."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(os.getpid(),))
+    running: dict[Future, RunTask] = {}
     try:
-        futures = {pool.submit(execute, task): task for task in tasks}
-        for future in as_completed(futures):
-            on_result(futures[future], _outcome(future))
+        _feed(tasks, workers, running, lambda task: pool.submit(execute, task),
+              lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)),
+              lambda task, future: on_result(task, _outcome(future)))
     finally:
-        # On Ctrl-C too: runs not started are dropped; running ones, which got the same Ctrl-C,
-        # stop at their next step with a checkpoint and report "interrupted".
+        # On Ctrl-C too: no further run starts; those under way got the same Ctrl-C, stop at
+        # their next step with a checkpoint, and their "interrupted" is reported here.
         pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in running.items():
+            if future.done() and not future.cancelled():
+                on_result(task, _outcome(future))
+
+
+def _feed(tasks: Sequence[RunTask], limit: int, running: dict[Any, RunTask], submit: Callable[[RunTask], Any],
+          wait_any: Callable[[list[Any]], Any], report: Callable[[RunTask, Any], None]) -> None:
+    """Keep at most `limit` runs in flight (`running`: handle -> task, for the caller to see
+    what was under way if this is interrupted) and report each as it ends. Nothing is queued
+    beyond them, so after a Ctrl-C no run starts."""
+    waiting = list(tasks)
+    while waiting or running:
+        while waiting and len(running) < limit:
+            task = waiting.pop(0)
+            running[submit(task)] = task
+        handle = wait_any(list(running))
+        report(running.pop(handle), handle)
 
 
 def _outcome(future: Future) -> dict[str, Any]:
     try:
         return future.result()
-    except BrokenProcessPool:
-        return {"status": "interrupted", "message": "its worker process died (killed?)"}
+    except BrokenProcessPool:  # one worker died: the pool stops every run, started or not
+        return {"status": "interrupted", "message": "a worker process died (killed?) and the pool stopped"}
     except KeyboardInterrupt:  # Ctrl-C outside training (evaluation ignores it; imports do not)
         return {"status": "interrupted", "message": "interrupted"}
 
@@ -81,20 +99,18 @@ def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address
     local = {"num_cpus": (workers or 1) * threads} if address is None else {}
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, **local)
     remote = ray.remote(num_cpus=threads, max_retries=0)(execute)
-    waiting, running = list(tasks), {}
-    limit = workers or len(waiting)
+
+    def report(task: RunTask, ref: Any) -> None:
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayError as err:  # the task's process died, or it was cancelled
+            result = {"status": "interrupted", "message": f"Ray: {type(err).__name__}"}
+        on_result(task, result)
+
+    running: dict[Any, RunTask] = {}
     try:
-        while waiting or running:
-            while waiting and len(running) < limit:
-                task = waiting.pop(0)
-                running[remote.remote(task)] = task
-            (ready,), _ = ray.wait(list(running), num_returns=1)
-            task = running.pop(ready)
-            try:
-                result = ray.get(ready)
-            except ray.exceptions.RayError as err:  # the task's process died, or it was cancelled
-                result = {"status": "interrupted", "message": f"Ray: {type(err).__name__}"}
-            on_result(task, result)
+        _feed(tasks, workers or len(tasks), running, remote.remote,
+              lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
     except KeyboardInterrupt:
         for ref in running:
             ray.cancel(ref)
