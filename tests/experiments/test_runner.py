@@ -125,3 +125,22 @@ def test_ray_backend_gives_the_same_summary(one_worker: Path, experiment_file: P
     root = run_experiment(experiment_file, out=tmp_path / "exp", workers=2, backend="ray", log=quiet)
     assert [e["backend"] for e in read_events(root) if e["event"] == "begin"] == ["ray"]
     assert comparable(root) == comparable(one_worker)
+
+
+def test_failed_runs_are_recorded_counted_and_not_retried(tiny_text: str, tmp_path: Path) -> None:
+    diverging = '\n[[variants]]\nname = "diverges"\nset = { lr_g = 1e30, lr_d = 1e30 }\n'  # NaN at once
+    path = tmp_path / "nan.toml"
+    path.write_text(tiny_text.replace("seeds = [0, 1]", "seeds = [0]") + diverging)
+    root = run_experiment(path, out=tmp_path / "exp", workers=1, log=quiet)
+    result = json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text())
+    assert result["status"] == "failed" and result["exit_code"] == 3 and "NaN" in result["message"]
+    summary = json.loads((root / SUMMARY_JSON).read_text())
+    assert summary["runs"] == {"total": 3, "done": 2, "failed": 1, "interrupted": 0, "pending": 0}
+    assert summary["failed"] == [{"run": "diverges/seed-0", "message": result["message"]}]
+    assert summary["variants"][2]["runs"]["failed"] == [0] and summary["variants"][2]["metrics"] == {}
+    assert summary["comparisons"][1] == {"variant": "diverges", "baseline": "base", "seeds": [], "metrics": {}}
+    assert f"- Failed: `diverges/seed-0`: {result['message']}" in (root / SUMMARY_MD).read_text()
+    run_experiment(path, out=root, workers=1, log=quiet)  # again: nothing left to run, the failure stands
+    assert [e["to_run"] for e in read_events(root) if e["event"] == "begin"] == [
+        ["base/seed-0", "wide/seed-0", "diverges/seed-0"], []]
+    assert json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text()) == result

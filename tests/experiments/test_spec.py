@@ -61,7 +61,7 @@ def refused(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *opti
     (("g_hidden = [64]", "d_dropout = 1.5"), "variant 'wide': d_dropout must lie in [0, 1)"),
     (("g_hidden = [64]", "steps = 10"), "variant 'wide': steps is set by the experiment"),
     (('name = "wide"\nset', 'name = "wide"\nsett'), "variant 'wide': unknown key 'sett' (did you mean 'set'?)"),
-    (("eval_every = 20", "eval_evry = 20"), "[set]: unknown config key 'eval_evry'"),
+    (("eval_every = 20", "eval_evry = 20"), "[set] (variant 'base'): unknown config key 'eval_evry'"),
     (("seeds = [0, 1]", "seeds = []"), "seeds: give at least one seed"),
     (("seeds = [0, 1]", ""), "seeds: give at least one seed"),
     (("seeds = [0, 1]", "seeds = [0, 0]"), "seeds: [0, 0] lists a seed twice"),

@@ -47,4 +47,5 @@ def test_verdicts() -> None:
     assert verdict(lower_fid, "lower") == "better" and verdict(lower_fid, "higher") == "worse"
     assert verdict(Interval(3, 2.0, -1.0, 5.0), "higher") == "no evidence of a difference at 3 seeds"
     assert verdict(Interval(1, 2.0, None, None), "higher") == "no interval from 1 seed"
+    assert verdict(paired_difference([1, 10, 3], [1, 10, 3]), "higher") == "equal at all 3 seeds"
     assert verdict(lower_fid, None) is None  # a quantity with no better direction gets none

@@ -27,8 +27,10 @@ def plot_curves(summary: dict[str, Any], outcomes: Sequence[Outcome], images_per
     if not panels:
         path.unlink(missing_ok=True)
         return False
+    from matplotlib.ticker import EngFormatter  # matplotlib on first use, as viz.plots does
+
     threshold = summary["eval"]["threshold"]
-    fig, axes = pyplot().subplots(len(panels), 2, figsize=(8, 1.9 * len(panels)), squeeze=False)
+    fig, axes = pyplot().subplots(len(panels), 2, figsize=(7, 1.6 * len(panels)), squeeze=False)
     for name, batch in images_per_step.items():
         runs = [o for o in done if o.variant == name]
         if not runs:
@@ -40,7 +42,7 @@ def plot_curves(summary: dict[str, Any], outcomes: Sequence[Outcome], images_per
             seconds = [p["seconds"] for p in points]
             images = [p["step"] * batch for p in points]
             for ax, xs in zip(axes[row], (seconds, images)):
-                line, = ax.plot(xs, [p["mean"] for p in points], label=name, lw=1.5)
+                line, = ax.plot(xs, [p["mean"] for p in points], label=name, lw=1.2, marker="o", ms=2)
                 banded = [(x, p) for x, p in zip(xs, points) if p["low"] is not None]
                 if banded:
                     ax.fill_between([x for x, _ in banded], [p["low"] for _, p in banded],
@@ -53,6 +55,8 @@ def plot_curves(summary: dict[str, Any], outcomes: Sequence[Outcome], images_per
                 ax.axhline(threshold[metric], color="grey", ls="--", lw=0.9)
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
+            if col == 1:
+                ax.xaxis.set_major_formatter(EngFormatter())  # 100k, not 100000 run into the next label
             if row == len(panels) - 1:
                 ax.set_xlabel("seconds (the run's clock)" if col == 0 else "images seen")
     axes[0][0].legend(fontsize=8)

@@ -14,11 +14,14 @@ from counterfeit.experiments.spec import CONDITIONAL_METRICS
 from counterfeit.train.rundir import read_metrics
 
 
+STATUSES = ("done", "failed", "interrupted", "pending")
+
+
 @dataclass(frozen=True)
 class Outcome:
     variant: str
     seed: int
-    status: str  # done, failed, interrupted, pending
+    status: str  # one of STATUSES
     result: dict[str, Any] = field(default_factory=dict)  # result.json, when done or failed
     evals: list[dict[str, Any]] = field(default_factory=list)  # in-training evaluations, with "seconds"
 

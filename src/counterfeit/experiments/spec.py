@@ -256,7 +256,6 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
     base_preset = values.get("preset")
     common = _overrides(values.get("set"), f"{path}: [set]")
     fixed = {**budget.overrides(), "seed": seed}
-    resolve(base_preset, config_file, {**common, **fixed}, overrides_origin=f"{path}: [set]")
     variants: list[Variant] = []
     for index, table in enumerate(tables):
         name = table.get("name") if isinstance(table, dict) else None
@@ -271,6 +270,8 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
         if preset is not None and not isinstance(preset, str):
             raise ConfigError(f"{where}: preset: expected a preset name")
         own = _overrides(table.get("set"), where)
+        # [set] first, so that a bad key there is named as [set]'s, whichever variant meets it
+        resolve(preset, config_file, {**common, **fixed}, overrides_origin=f"{path}: [set] (variant {name!r})")
         config = resolve(preset, config_file, {**common, **own, **fixed}, overrides_origin=where)
         variants.append(Variant(name, config))
     return variants

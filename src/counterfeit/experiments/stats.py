@@ -90,6 +90,8 @@ def verdict(difference: Interval, better: str | None) -> str | None:
         return None
     if difference.low is None:
         return f"no interval from {difference.n} seed{'s' if difference.n != 1 else ''}"
+    if difference.low == difference.high == 0:
+        return f"equal at all {difference.n} seeds"
     if not difference.excludes_zero():
         return f"no evidence of a difference at {difference.n} seeds"
     return "better" if (difference.mean > 0) == (better == "higher") else "worse"

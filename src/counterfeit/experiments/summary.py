@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from counterfeit.experiments.curves import plot_curves
 from counterfeit.experiments.expdir import CURVES_PNG, SUMMARY_JSON, SUMMARY_MD, read_events
-from counterfeit.experiments.outcomes import Outcome, images_per_step, read_outcomes
+from counterfeit.experiments.outcomes import STATUSES, Outcome, images_per_step, read_outcomes
 from counterfeit.experiments.spec import Threshold, better_direction
 from counterfeit.experiments.stats import Interval, mean_interval, paired_difference, verdict
 from counterfeit.fileio import atomic_write_text
@@ -24,46 +24,44 @@ FORMAT = "counterfeit-experiment-summary-1"
 # How far each run went: wall-clock is lower-is-better (it is the cost); steps and images are
 # the budget's outcome, compared but not judged.
 EFFORT = {"seconds": "lower", "steps": None, "images_seen": None}
-LABELS = {"seconds": "wall-clock s", "steps": "steps", "images_seen": "images seen", "classes_covered": "classes",
-          "cond_accuracy": "cond. accuracy"}
+CROSSING = ("steps", "images_seen", "seconds")  # where a run first got past the threshold
+LABELS = {"seconds": "wall-clock s", "steps": "steps", "images_seen": "images seen",
+          "classes_covered": "classes", "cond_accuracy": "cond. accuracy"}
 
 
 def summarize(root: Path) -> dict[str, Any]:
     """summary.json's object, from the experiment directory as it is now (finished or not)."""
-    record, outcomes = read_outcomes(root)
-    spec = record["spec"]
-    metrics = spec["eval"]["metrics"]
-    threshold = _threshold(spec)
-    by_variant = {name: [o for o in outcomes if o.variant == name] for name in spec["variants"]}
-    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "failed", "interrupted", "pending")}
-    summary: dict[str, Any] = {
-        "format": FORMAT, "experiment": record["name"], "description": record["description"],
-        "fingerprint": record["fingerprint"], "budget": spec["budget"], "budget_rule": record["budget_rule"],
-        "seeds": spec["seeds"], "threads": spec["threads"], "baseline": spec["baseline"], "eval": spec["eval"],
-        "runs": {"total": len(outcomes), **counts},
-        "failed": [{"run": o.label, "message": o.result.get("message", "")} for o in outcomes if o.status == "failed"],
-        "variants": [_variant(name, runs, metrics, threshold, spec["variants"][name])
-                     for name, runs in by_variant.items()],
-        "comparisons": [],
-        "invocations": [{k: v for k, v in e.items() if k not in ("event", "to_run")}
-                        for e in read_events(root) if e.get("event") == "begin"],
-    }
-    baseline = spec["baseline"]
-    if baseline is not None:
-        summary["comparisons"] = [_comparison(name, runs, by_variant[baseline], baseline, metrics, threshold,
-                                              spec["variants"])
-                                  for name, runs in by_variant.items() if name != baseline]
-    return summary
+    return _summary(root, *read_outcomes(root))
 
 
 def write_summary(root: Path) -> dict[str, Any]:
-    summary = summarize(root)
     record, outcomes = read_outcomes(root)
+    summary = _summary(root, record, outcomes)
     per_step = {name: images_per_step(config) for name, config in record["spec"]["variants"].items()}
     has_curves = plot_curves(summary, outcomes, per_step, root / CURVES_PNG)
     atomic_write_text(root / SUMMARY_JSON, json.dumps(summary, indent=1) + "\n")
     atomic_write_text(root / SUMMARY_MD, to_markdown(summary, has_curves))
     return summary
+
+
+def _summary(root: Path, record: dict[str, Any], outcomes: list[Outcome]) -> dict[str, Any]:
+    spec = record["spec"]
+    metrics, threshold, baseline = spec["eval"]["metrics"], _threshold(spec), spec["baseline"]
+    by_variant = {name: [o for o in outcomes if o.variant == name] for name in spec["variants"]}
+    return {
+        "format": FORMAT, "experiment": record["name"], "description": record["description"],
+        "fingerprint": record["fingerprint"], "budget": spec["budget"], "budget_rule": record["budget_rule"],
+        "seeds": spec["seeds"], "threads": spec["threads"], "baseline": baseline, "eval": spec["eval"],
+        "runs": {"total": len(outcomes), **{status: sum(o.status == status for o in outcomes) for status in STATUSES}},
+        "failed": [{"run": o.label, "message": o.result.get("message", "")} for o in outcomes if o.status == "failed"],
+        "variants": [_variant(name, runs, metrics, threshold, spec["variants"][name])
+                     for name, runs in by_variant.items()],
+        "comparisons": [] if baseline is None else [
+            _comparison(name, runs, by_variant[baseline], baseline, metrics, threshold, spec["variants"])
+            for name, runs in by_variant.items() if name != baseline],
+        "invocations": [{k: v for k, v in e.items() if k not in ("event", "to_run")}
+                        for e in read_events(root) if e.get("event") == "begin"],
+    }
 
 
 def _threshold(spec: dict[str, Any]) -> Threshold | None:
@@ -77,7 +75,7 @@ def _threshold(spec: dict[str, Any]) -> Threshold | None:
 
 
 def crossing(outcome: Outcome, threshold: Threshold, config: dict[str, Any]) -> dict[str, float] | None:
-    """The first in-training evaluation past the threshold: its step, images seen and seconds."""
+    """The first in-training evaluation past the threshold: where it was (CROSSING)."""
     for record in outcome.evals:
         if threshold.metric in record and threshold.reached(record[threshold.metric]):
             return {"steps": record["step"], "seconds": record["seconds"],
@@ -94,7 +92,7 @@ def _variant(name: str, runs: list[Outcome], metrics: list[str], threshold: Thre
     done = [o for o in runs if o.status == "done"]
     entry: dict[str, Any] = {
         "name": name,
-        "runs": {status: [o.seed for o in runs if o.status == status] for status in ("done", "failed", "interrupted", "pending")},
+        "runs": {status: [o.seed for o in runs if o.status == status] for status in STATUSES},
         "metrics": {},
     }
     for metric in metrics:
@@ -109,7 +107,7 @@ def _variant(name: str, runs: list[Outcome], metrics: list[str], threshold: Thre
     if threshold is not None:
         crossings = [c for c in (crossing(o, threshold, config) for o in done) if c is not None]
         entry["threshold"] = {"reached": len(crossings), "of": len(done),
-                              **{key: _stats([c[key] for c in crossings]) for key in ("steps", "images_seen", "seconds")}}
+                              **{key: _stats([c[key] for c in crossings]) for key in CROSSING}}
     return entry
 
 
@@ -140,7 +138,7 @@ def _comparison(name: str, runs: list[Outcome], base_runs: list[Outcome], baseli
             "only_variant": sum(c is not None and d is None for c, d in reached),
             "only_baseline": sum(c is None and d is not None for c, d in reached),
             **{key: _difference([c[key] for c, _ in both_reached], [d[key] for _, d in both_reached], "lower")
-               if both_reached else None for key in ("steps", "images_seen", "seconds")}}
+               if both_reached else None for key in CROSSING}}
     return entry
 
 
