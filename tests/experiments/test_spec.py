@@ -11,6 +11,7 @@ from counterfeit.cli import main
 from counterfeit.config import resolve
 from counterfeit.experiments.expdir import open_experiment
 from counterfeit.experiments.spec import STEP_CAP, load_experiment
+from counterfeit.seeds import SEED_LIMIT
 
 
 def test_variants_resolve_to_the_preset_with_their_options(tiny_file: Path) -> None:
@@ -58,13 +59,14 @@ def refused(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *opti
 @pytest.mark.parametrize("change, message", [
     (("seeds = [0, 1]", "seed = 0\nseeds = [0, 1]"), "unknown key 'seed' (did you mean 'seeds'?)"),
     (("g_hidden = [64]", "g_hiden = [64]"), "variant 'wide': unknown config key 'g_hiden' (did you mean 'g_hidden'?)"),
-    (("g_hidden = [64]", "d_dropout = 1.5"), "variant 'wide': d_dropout must lie in [0, 1)"),
+    (("g_hidden = [64]", "d_dropout = 1.5"), "variant 'wide': d_dropout must be in [0, 1), got 1.5"),
     (("g_hidden = [64]", "steps = 10"), "variant 'wide': steps is set by the experiment"),
     (('name = "wide"\nset', 'name = "wide"\nsett'), "variant 'wide': unknown key 'sett' (did you mean 'set'?)"),
     (("eval_every = 20", "eval_evry = 20"), "[set] (variant 'base'): unknown config key 'eval_evry'"),
     (("seeds = [0, 1]", "seeds = []"), "seeds: give at least one seed"),
     (("seeds = [0, 1]", ""), "seeds: give at least one seed"),
     (("seeds = [0, 1]", "seeds = [0, 0]"), "seeds: [0, 0] lists a seed twice"),
+    (("seeds = [0, 1]", "seeds = [0, -1]"), f"seeds: each must be in [0, {SEED_LIMIT}), got -1"),
     (('name = "wide"', 'name = "base"'), "variant 'base': the name is used twice"),
     (("steps = 20", "minutes = 5"), "[budget]: unknown key 'minutes'"),
     (("steps = 20", "steps = 20\nseconds = 5"), "[budget]: give either steps = N or seconds = S, not both"),

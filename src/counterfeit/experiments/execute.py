@@ -22,7 +22,7 @@ from counterfeit.metrics.evaluate import evaluate_path
 from counterfeit.train.interrupt import TrainingStopped
 from counterfeit.train.lock import RunLocked
 from counterfeit.train.loop import resume, train
-from counterfeit.train.rundir import is_run_dir, read_metrics
+from counterfeit.rundir import is_run_dir, read_metrics
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from counterfeit.errors import UserError
 from counterfeit.experiments.spec import Experiment
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.rundir import is_run_dir
+from counterfeit.rundir import is_run_dir
 
 COPY_FILE = "experiment.toml"
 RECORD_FILE = "experiment.json"

@@ -11,7 +11,7 @@ import numpy as np
 
 from counterfeit.experiments.expdir import read_record, read_result, run_path, run_status
 from counterfeit.experiments.spec import CONDITIONAL_METRICS
-from counterfeit.train.rundir import read_metrics
+from counterfeit.rundir import read_metrics
 
 
 STATUSES = ("done", "failed", "interrupted", "pending")

@@ -5,13 +5,14 @@ runs are kept as they are, interrupted ones resume from their checkpoints, the r
 
 from __future__ import annotations
 
+import os
+import platform
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from counterfeit.bench.machine import cpu_model, load_average, physical_cores
 from counterfeit.errors import UserError
 from counterfeit.experiments.backends import require_ray, run_local, run_ray
 from counterfeit.experiments.execute import RunTask
@@ -49,6 +50,11 @@ def plan(experiment: Experiment, root: Path) -> list[PlannedRun]:
             for seed in experiment.seeds for v in experiment.variants]
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -70,10 +76,10 @@ def run_experiment(file: str | Path, out: str | Path | None = None, workers: int
         runs = plan(experiment, root)
         todo = [r for r in runs if r.status in ("pending", "interrupted")]
         if workers is None and not (backend == "ray" and address):
-            workers = max(1, physical_cores() // experiment.threads)
+            workers = max(1, usable_cpus() // experiment.threads)
         append_event(root, {"event": "begin", "backend": backend, "address": address, "workers": workers,
-                            "threads": experiment.threads, "cpu": cpu_model(), "cores": physical_cores(),
-                            "load": load_average(), "to_run": [r.label for r in todo]})
+                            "threads": experiment.threads, "machine": platform.platform(), "cpus": usable_cpus(),
+                            "load": round(os.getloadavg()[0], 2), "to_run": [r.label for r in todo]})
         log(f"{root}: {len(runs)} runs; {sum(r.status == 'done' for r in runs)} done, "
             f"{sum(r.status == 'failed' for r in runs)} failed, {sum(r.status == 'interrupted' for r in runs)} "
             f"to resume, {sum(r.status == 'pending' for r in runs)} to start; {backend} backend, "

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import Config, resolve, to_dict
+from counterfeit.config import KEYS, Config, resolve, to_dict
 from counterfeit.errors import ConfigError
 from counterfeit.metrics.registry import FAST, METRICS
 
@@ -214,6 +214,9 @@ def _seeds(path: Path, seeds: Any) -> tuple[int, ...]:
         raise ConfigError(f"{path}: seeds: expected a list of integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"{path}: seeds: {seeds} lists a seed twice")
+    for seed in seeds:
+        if not KEYS["seed"].accepts(seed):
+            raise ConfigError(f"{path}: seeds: each must {KEYS['seed'].rule(seed)}, got {seed}")
     return tuple(seeds)
 
 

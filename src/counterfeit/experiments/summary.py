@@ -202,8 +202,8 @@ def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
         lines += ["", "## In-training evaluations", "",
                   f"![curves]({CURVES_PNG}) (mean over seeds; band: 95% interval)"]
     lines += ["", "## Machines", ""]
-    lines += [f"- {i.get('time', '')}: {i.get('cpu', '?')}, {i.get('cores', '?')} cores, load {i.get('load', '?')}; "
-              f"{i.get('backend', '?')} backend, {i.get('workers', '?')} workers" for i in summary["invocations"]]
+    lines += [f"- {i['time']}: {i['machine']}, {i['cpus']} CPUs, load {i['load']}; {i['backend']} backend, "
+              f"{i['workers'] or 'all runs'} at a time" for i in summary["invocations"]]
     return "\n".join(lines) + "\n"
 
 

@@ -37,9 +37,9 @@ from counterfeit.config import to_toml
 from counterfeit.data.sampler import InMemorySampler
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_open, fsync_directory
+from counterfeit.rundir import CHECKPOINT_DIR
 from counterfeit.train.state import TrainState
 
-CHECKPOINT_DIR = "checkpoints"
 FORMAT = "counterfeit-checkpoint-1"
 _NAME = re.compile(r"^step_(\d{6,})\.safetensors$")
 

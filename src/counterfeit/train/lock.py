@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Iterator
 
 from counterfeit.errors import UserError
+from counterfeit.rundir import LOCK_FILE
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; runs go unguarded there
     fcntl = None  # type: ignore[assignment]
 
-LOCK_FILE = "train.lock"
 
 
 class RunLocked(UserError):
