@@ -10,7 +10,7 @@ import pytest
 from counterfeit.cli import main
 from counterfeit.config import resolve
 from counterfeit.experiments.expdir import open_experiment
-from counterfeit.experiments.spec import STEP_CAP, load_experiment
+from counterfeit.experiments.spec import STEP_CAP, better_direction, load_experiment
 from counterfeit.seeds import SEED_LIMIT
 
 
@@ -122,3 +122,9 @@ def test_a_changed_file_is_refused_naming_the_change(tiny_file: Path, tiny_text:
 def test_summary_of_a_directory_that_is_no_experiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "summary", str(tmp_path)]) == 2
     assert "not an experiment directory" in capsys.readouterr().err
+
+
+def test_better_direction_comes_from_the_registry() -> None:
+    assert [better_direction(m) for m in ("fid", "coverage", "classes_covered", "cond_accuracy")] == \
+        ["lower", "higher", "higher", "higher"]
+    assert better_direction("memorisation") is None  # ~1 is best: no side is better, so no verdict
