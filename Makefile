@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 PRESET ?= mlp2
 ARGS ?=
 
@@ -20,7 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 train: $(STAMP)
 	$(BIN)/counterfeit train --preset $(PRESET) $(ARGS)
 
-test: $(STAMP)
+# The tests also need the `ray` extra: the experiment runner's Ray backend is tested, never skipped.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,ray]'
+	touch $(TEST_STAMP)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)
