@@ -22,7 +22,8 @@ from counterfeit.train.loop import train
 @pytest.fixture(scope="session", autouse=True)
 def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The toolkit's cache folder (datasets, converted image folders, evaluators, real-data
-    statistics) is a temp dir shared by this session's tests, never ~/.cache."""
+    statistics) is a temp dir shared by this session's tests (and the worker processes and Ray
+    tasks they start, which inherit the variable), never ~/.cache."""
     path = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COUNTERFEIT_CACHE", str(path))
