@@ -9,6 +9,7 @@ from typing import Callable, NoReturn, Sequence
 
 from counterfeit.errors import UserError
 from counterfeit.train.interrupt import TrainingStopped
+from counterfeit.train.rundir import REPORT_FILE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +66,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir = train(config, out=args.out, quiet=args.quiet)
     sys.stdout.write(f"{run_dir}\n")  # one write: under torchrun every rank prints it at once, unbuffered
     sys.stdout.flush()
+    report = run_dir / REPORT_FILE
+    if not args.quiet and report.is_file():  # stdout keeps its one line, the run directory
+        print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from counterfeit.report import write_report
+
+    print(write_report(args.run_dir, args.out))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from counterfeit.report.compare import terminal_table, write_comparison
+
+    comparison = write_comparison(args.runs, args.out)
+    print(terminal_table(comparison))
+    print(f"\n{args.out}")
     return 0
 
 
@@ -232,6 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--seed", type=_int, default=0, help="picks the two ends")
     walk.add_argument("--out", required=True, help="FILE.gif")
     walk.set_defaults(func=cmd_interpolate)
+
+    report = sub.add_parser("report", help="one HTML page of a run: status, samples, curves, evaluation, config")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, help="FILE.html (default RUN_DIR/report.html)")
+    report.set_defaults(func=cmd_report)
+
+    compare = sub.add_parser("compare", help="runs side by side: an HTML page, and the table on the terminal")
+    compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                         help="run directories, or experiment directories holding runs (two levels down at most)")
+    compare.add_argument("--out", type=Path, default=Path("compare.html"), help="FILE.html (default compare.html)")
+    compare.set_defaults(func=cmd_compare)
 
     presets = sub.add_parser("presets", help="list the presets, one line each")
     presets.set_defaults(func=cmd_presets)

@@ -7,6 +7,8 @@
     generator.safetensors, discriminator.safetensors
     generator_raw.safetensors   G's own weights when ema > 0 (generator.safetensors is the average)
     vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
+    report.html                 the run on one page (counterfeit/report/), refreshed at each checkpoint
+    tensorboard/                TensorBoard event files when tensorboard = true
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ SAMPLES_DIR = "samples"
 GENERATOR_FILE = "generator.safetensors"
 DISCRIMINATOR_FILE = "discriminator.safetensors"
 RAW_GENERATOR_FILE = "generator_raw.safetensors"
+PROGRESS_GIF = "progress.gif"
+REPORT_FILE = "report.html"
+TENSORBOARD_DIR = "tensorboard"
 
 
 def default_run_path(config: Config, root: Path = Path("runs")) -> Path:
