@@ -70,6 +70,7 @@ class Config:
     sample_every: int = 2_000  # a PNG grid in samples/
     frame_every: int = 2_000  # a frame of progress.gif
     grid_size: int = 64  # fixed-noise samples per snapshot grid
+    tensorboard: bool = False  # also TensorBoard event files in RUN_DIR/tensorboard/ (the `tensorboard` extra)
     # -- speed --
     precision: str = "fp32"  # "bf16": forward and backward under bfloat16 autocast (CUDA, or CPUs with bf16)
     # -- judging while training (counterfeit.metrics) --

@@ -130,4 +130,6 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path: Path, monkeypatc
     assert error.value.exit_code == 3
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000010.safetensors", good.name]
     assert read_checkpoint(good).step == 20
-    assert max(r["step"] for r in metrics(tmp_path / "run")) == 25  # no NaN line logged
+    records = metrics(tmp_path / "run")
+    assert max(r["step"] for r in records if "d_loss" in r) == 25  # no NaN line logged
+    assert records[-1] == {"step": 30, "failed": message}  # why the run ended, for its report

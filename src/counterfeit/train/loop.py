@@ -17,6 +17,8 @@ from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
 from counterfeit.labels import require_labels
 from counterfeit.metrics.training import TrainingWatch
+from counterfeit.report.live import RunViews
+from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
 from counterfeit.train.conditioning import next_real
 from counterfeit.train.guard import NonFiniteGuard
@@ -26,7 +28,7 @@ from counterfeit.train.progress import Progress
 from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
                                       resume_config, rewind)
-from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, RAW_GENERATOR_FILE, RunDir,
+from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, PROGRESS_GIF, RAW_GENERATOR_FILE, RunDir,
                                       check_new_run_dir, default_run_path)
 from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
                                            use_device, world_from_env)
@@ -46,6 +48,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         path = Path(world.from_main(str(path).encode()).decode())  # rank 0's: a default name holds its clock time
         if world.is_main:
             check_new_run_dir(path)  # before any work: a bad --out costs nothing
+            if config.tensorboard:
+                require_tensorboard()
         dataset = load_data(config)
         config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
         # Every process evaluates the same synchronised G on the same noise, so all stop together.
@@ -85,6 +89,8 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
     directory put back to its latest good checkpoint."""
     config = resume_config(path, overrides)
     check_split(config, world.size)
+    if config.tensorboard:
+        require_tensorboard()
     dataset = load_data(config)
     check_same_data(path, dataset)
     watch = TrainingWatch(config, dataset, quiet)
@@ -113,6 +119,12 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
               world: World, checkpoint: Checkpoint | None = None) -> None:
     """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` is None
     on the processes that write nothing."""
+    with RunViews(run, state) if run else contextlib.nullcontext() as views:  # report.html, TensorBoard
+        step_loop(run, state, dataset, watch, quiet, world, checkpoint, views)
+
+
+def step_loop(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
+              world: World, checkpoint: Checkpoint | None, views: RunViews | None) -> None:
     config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
@@ -153,6 +165,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     if run:
                         last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
                                                           keep=config.keep_checkpoints, rngs=rngs, extras=extras)
+                        views.refresh(running=not signum)
                 if signum:
                     saved, where = ((f"checkpoint {last_checkpoint}", run.path) if run
                                     else ("rank 0's checkpoint", "RUN_DIR"))
@@ -168,6 +181,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
         records = run.read_metrics()  # read once for both plots
         finish(state, run, snapshots, records)
         watch.finish(records, run.path / "metrics.png")
+        views.refresh(running=False)
 
 
 def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, world: World,
@@ -204,5 +218,5 @@ def finish(state: TrainState, run: RunDir, snapshots: Snapshots, records: list[d
     if state.ema is not None:
         run.save_weights(RAW_GENERATOR_FILE, state.generator)
     run.save_weights(DISCRIMINATOR_FILE, state.discriminator)
-    snapshots.write_gif(run.path / "progress.gif")
+    snapshots.write_gif(run.path / PROGRESS_GIF)
     plot_losses(records, run.path / "losses.png", title=f"{state.config.preset}: losses")
