@@ -8,11 +8,21 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from counterfeit.config import resolve
 from counterfeit.train.loop import train
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Cached real-data statistics go to a temp dir, shared by this session's tests, never ~/.cache."""
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COUNTERFEIT_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,76 @@
+"""The report the loop keeps: refreshed while it trains, says how the run ended, and never ends
+training when it cannot be written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from counterfeit.report import live
+from counterfeit.train import loop
+from counterfeit.config import resolve
+from counterfeit.report.rundata import read_run
+from counterfeit.report.status import run_status
+from counterfeit.report.tensorboard import TensorBoardLog
+
+
+def shown_status(run: Path) -> str:
+    text = (run / "report.html").read_text("utf-8")
+    return text.split('id="status">')[1].split("<")[0]
+
+
+def test_a_report_that_cannot_be_written_is_warned_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live, "write_report", full_disk)
+    monkeypatch.setattr(TensorBoardLog, "sync", full_disk)
+    run = loop.train(resolve(preset="tiny", overrides={"tensorboard": "true"}), out=tmp_path / "run", quiet=True)
+    assert (run / "generator.safetensors").is_file() and not (run / "report.html").exists()
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [
+        f"warning: could not write TensorBoard events of {run} (OSError: [Errno 28] No space left on device); "
+        "training goes on",
+        f"warning: could not write report.html of {run} (OSError: [Errno 28] No space left on device); "
+        "training goes on"]
+
+
+def test_a_failed_run_says_so_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_step, calls = loop.gan_step, {"n": 0}
+
+    def step_that_breaks(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 33:
+            raise RuntimeError("the device went away")
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "gan_step", step_that_breaks)
+    with pytest.raises(RuntimeError, match="the device went away"):
+        loop.train(resolve(preset="tiny"), out=tmp_path / "run", quiet=True)
+    run = tmp_path / "run"
+    last = json.loads((run / "metrics.jsonl").read_text("utf-8").splitlines()[-1])
+    assert last == {"step": 32, "failed": "RuntimeError: the device went away"}
+    assert shown_status(run) == "failed"
+    assert run_status(read_run(run)).text == "failed at step 32: RuntimeError: the device went away"
+
+
+def test_a_run_stopped_with_ctrl_c_says_stopped(running_run: tuple[Path, Path]) -> None:
+    run, mid_run_page = running_run
+    assert shown_status(run) == "stopped"  # written at the stop's checkpoint
+    data = read_run(run)
+    assert run_status(data).text.startswith(f"stopped at step {data.checkpoint_steps[-1]:,} of 1,000,000;")
+    assert 'id="status">running<' in mid_run_page.read_text("utf-8")
+
+
+def test_a_finished_run_says_finished(finished_run: Path) -> None:
+    assert shown_status(finished_run) == "finished"
+
+
+def test_collapse_abort_ends_the_run_stopped(tmp_path: Path) -> None:
+    config = resolve(preset="tiny", overrides={"eval_every": "10", "collapse_abort": "true"})
+    run = loop.train(config, out=tmp_path / "run", quiet=True)
+    assert shown_status(run) == "stopped"
+    assert "by collapse_abort: sample diversity" in run_status(read_run(run)).text
