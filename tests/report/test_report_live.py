@@ -54,14 +54,14 @@ def test_a_failed_run_says_so_and_why(tmp_path: Path, monkeypatch: pytest.Monkey
     last = json.loads((run / "metrics.jsonl").read_text("utf-8").splitlines()[-1])
     assert last == {"step": 32, "failed": "RuntimeError: the device went away"}
     assert shown_status(run) == "failed"
-    assert run_status(read_run(run)).text == "failed at step 32: RuntimeError: the device went away"
+    assert run_status(read_run(run)).full == "failed at step 32: RuntimeError: the device went away"
 
 
 def test_a_run_stopped_with_ctrl_c_says_stopped(running_run: tuple[Path, Path]) -> None:
     run, mid_run_page = running_run
     assert shown_status(run) == "stopped"  # written at the stop's checkpoint
     data = read_run(run)
-    assert run_status(data).text.startswith(f"stopped at step {data.checkpoint_steps[-1]:,} of 1,000,000;")
+    assert run_status(data).text == f"stopped at step {data.checkpoint_steps[-1]:,} of 1,000,000"
     assert 'id="status">running<' in mid_run_page.read_text("utf-8")
 
 
@@ -73,4 +73,4 @@ def test_collapse_abort_ends_the_run_stopped(tmp_path: Path) -> None:
     config = resolve(preset="tiny", overrides={"eval_every": "10", "collapse_abort": "true"})
     run = loop.train(config, out=tmp_path / "run", quiet=True)
     assert shown_status(run) == "stopped"
-    assert "by collapse_abort: sample diversity" in run_status(read_run(run)).text
+    assert run_status(read_run(run)).detail.startswith("ended by collapse_abort (sample diversity is ")

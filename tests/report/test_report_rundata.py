@@ -78,8 +78,8 @@ def test_stopped_running_and_the_loops_own_word(tiny_run: Path, tmp_path: Path) 
     config = run / "config.toml"
     config.write_text(config.read_text("utf-8").replace("steps = 50\n", "steps = 100\n"), "utf-8")
     assert run_status(read_run(run)) == Status(
-        "stopped", f"stopped at step 50 of 100; last checkpoint at step 50; continue with: "
-                   f"counterfeit train --resume {run}")
+        "stopped", "stopped at step 50 of 100", f"last checkpoint at step 50; continue with: "
+                                                f"counterfeit train --resume {run}")
     with run_lock(run):  # as the training process holds it
         data = read_run(run)
         assert data.locked
@@ -94,7 +94,7 @@ def test_a_stop_between_log_steps_is_reported_at_its_checkpoint(tiny_run: Path, 
     (run / "metrics.jsonl").write_text("\n".join(lines[:-1]) + "\n", "utf-8")  # logged to 40, checkpointed at 50
     config = run / "config.toml"
     config.write_text(config.read_text("utf-8").replace("steps = 50\n", "steps = 100\n"), "utf-8")
-    assert run_status(read_run(run)).text.startswith("stopped at step 50 of 100;")
+    assert run_status(read_run(run)).text == "stopped at step 50 of 100"
 
 
 def test_a_failure_record_until_a_resume_goes_past_it(tiny_run: Path, tmp_path: Path) -> None:
@@ -102,7 +102,9 @@ def test_a_failure_record_until_a_resume_goes_past_it(tiny_run: Path, tmp_path: 
     metrics = run / "metrics.jsonl"
     with open(metrics, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"step": 50, "failed": "a loss became NaN or Inf by step 50"}) + "\n")
-    assert run_status(read_run(run)) == Status("failed", "failed at step 50: a loss became NaN or Inf by step 50")
+    status = run_status(read_run(run))
+    assert status == Status("failed", "failed at step 50", "a loss became NaN or Inf by step 50")
+    assert status.full == "failed at step 50: a loss became NaN or Inf by step 50"
     with open(metrics, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"step": 60, "d_loss": 1.0, "g_loss": 1.0, "d_real": 0.5, "d_fake": 0.5}) + "\n")
     assert read_run(run).failure is None

@@ -145,7 +145,7 @@ def run_charts(run: RunCurves) -> list[Chart]:
              for s in run.signals]
     for chart in charts:
         chart.marks = marks
-    return charts
+    return _with_data(charts)
 
 
 def compare_charts(runs: Sequence[RunCurves]) -> list[Chart]:
@@ -160,7 +160,12 @@ def compare_charts(runs: Sequence[RunCurves]) -> list[Chart]:
             curves = [curve(run.name, i, points(run.evals, key), clock)
                       for i, (run, clock) in enumerate(zip(runs, clocks))]
             charts.append(Chart(key, label(key), curves + _floor_curves(runs, clocks, key), log=log))
-    return charts
+    return _with_data(charts)
+
+
+def _with_data(charts: list[Chart]) -> list[Chart]:
+    """A run that has logged nothing yet gets no empty frames."""
+    return [chart for chart in charts if any(c.steps for c in chart.curves)]
 
 
 def _floor_curves(runs: Sequence[RunCurves], clocks: Sequence[Clock | None], key: str) -> list[Curve]:

@@ -11,7 +11,7 @@ from counterfeit.errors import UserError
 from counterfeit.metrics.registry import METRICS
 from counterfeit.report.charts import RunCurves, bar_chart, curve, run_charts
 from counterfeit.report.html import axis_switch, chart_divs, esc, image, number, page, table, write_page
-from counterfeit.report.rundata import RunData, read_run
+from counterfeit.report.rundata import Picture, RunData, read_run
 from counterfeit.report.status import Status, run_status
 from counterfeit.train.rundir import REPORT_FILE
 
@@ -41,11 +41,17 @@ def build_report(data: RunData, running: bool | None = None) -> str:
         _header(data, status),
         _problems(data),
         _pictures(data),
-        "<h2>Training</h2>", axis_switch(charts), chart_divs(charts), _warnings(data),
+        "<h2>Training</h2>", _charts(charts), _warnings(data),
         _evaluation(data, bars),
         _config(data),
     ])
     return page(f"{data.name}: counterfeit report", body, charts + ([bars] if bars else []))
+
+
+def _charts(charts: list[dict[str, Any]]) -> str:
+    if not charts:
+        return '<p class="none">No step logged yet.</p>'
+    return axis_switch(charts) + chart_divs(charts)
 
 
 def run_floor(data: RunData) -> dict[str, float]:
@@ -91,7 +97,7 @@ def _header(data: RunData, status: Status) -> str:
     except ConfigError:
         description = "(a preset this version does not know)"
     last = data.losses[-1] if data.losses else {}
-    facts = [("status", esc(status.text))]
+    facts = [("status", esc(status.full))]
     if data.is_run:
         planned = data.planned_steps
         facts += [
@@ -156,7 +162,7 @@ def _pictures(data: RunData) -> str:
     return "".join(parts)
 
 
-def _shown_grids(data: RunData) -> list:
+def _shown_grids(data: RunData) -> list[Picture]:
     grids = data.grids
     if len(grids) <= MAX_GRIDS:
         return grids

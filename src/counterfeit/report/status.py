@@ -1,6 +1,6 @@
 """Where a run stands: finished, running, stopped at step N, or failed with its message.
 
-Read from the run directory alone (the final weights, the last logged step, the lock, the loop's
+Read from the run directory alone (the final weights, the last step reached, the lock, the loop's
 failure record), except while the training process writes its own report: it holds the lock
 itself, so it says whether it is still running.
 """
@@ -15,7 +15,12 @@ from counterfeit.report.rundata import RunData
 @dataclass(frozen=True)
 class Status:
     kind: str  # "finished", "running", "stopped", "failed" or "not a run"
-    text: str
+    text: str  # one short line: a comparison's table cell
+    detail: str = ""  # the rest: why it stopped or failed, how to go on
+
+    @property
+    def full(self) -> str:
+        return f"{self.text}: {self.detail}" if self.detail else self.text
 
 
 def run_status(data: RunData, running: bool | None = None) -> Status:
@@ -23,21 +28,20 @@ def run_status(data: RunData, running: bool | None = None) -> Status:
     if not data.is_run:
         return Status("not a run", "not a run directory")
     step, planned = data.reached_step, data.planned_steps
+    of = f" of {planned:,}" if planned else ""
     if data.failure is not None:
-        return Status("failed", f"failed at step {data.failure['step']}: {data.failure['failed']}")
+        return Status("failed", f"failed at step {data.failure['step']:,}", data.failure["failed"])
     if data.final_weights and step == planned:
         return Status("finished", f"finished: {step:,} steps")
     if data.locked if running is None else running:
-        return Status("running", f"running: step {step:,} of {planned:,}" if planned else f"running: step {step:,}")
-    return Status("stopped", _stopped(data))
+        return Status("running", f"running: step {step:,}{of}")
+    return Status("stopped", f"stopped at step {step:,}{of}", _why_stopped(data))
 
 
-def _stopped(data: RunData) -> str:
-    step = data.reached_step
-    text = f"stopped at step {step:,}" + (f" of {data.planned_steps:,}" if data.planned_steps else "")
+def _why_stopped(data: RunData) -> str:
     if data.config.get("collapse_abort") and data.signals and data.final_weights:
-        return f"{text} by collapse_abort: {data.signals[0]['message']}"
-    resume = f"continue with: counterfeit train --resume {data.path}"
+        return f"ended by collapse_abort ({data.signals[0]['message']})"
     if data.checkpoint_steps:
-        return f"{text}; last checkpoint at step {data.checkpoint_steps[-1]:,}; {resume}"
-    return f"{text}; no checkpoint (a resume starts over)"
+        return (f"last checkpoint at step {data.checkpoint_steps[-1]:,}; "
+                f"continue with: counterfeit train --resume {data.path}")
+    return "no checkpoint (a resume starts over)"
