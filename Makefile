@@ -1,5 +1,6 @@
 # Two entry points: `make train` and `make test`. Both create or reuse .venv and install the
-# package with the pinned dependencies of constraints.txt (torch is the CPU build).
+# package with the pinned dependencies of constraints.txt; a torch 2.13.0 already in .venv (the
+# CPU wheel, say: README "Install") is kept.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -7,13 +7,25 @@ import os
 # the working ones need (5x slower steps measured); a lone training run is faster spinning.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import random
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
+import torch
 
 from counterfeit.config import resolve
 from counterfeit.train.loop import train
+
+
+@pytest.fixture(autouse=True)
+def seeded_global_rngs() -> None:
+    """Each test starts from the same global RNG states whichever tests ran before it (or were
+    deselected), so a draw like `torch.randn(8, 4)` or an `nn.Linear` init is reproducible."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,7 +20,8 @@ import pytest
 from counterfeit.cli import main
 from counterfeit.train import checkpoint as checkpoint_module
 from counterfeit.train.checkpoint import list_checkpoints
-from counterfeit.train.lock import LOCK_FILE, run_lock
+from counterfeit.rundir import LOCK_FILE
+from counterfeit.train.lock import run_lock
 
 
 def idx(array: np.ndarray) -> bytes:
@@ -85,6 +86,14 @@ CASES = {
     "--out a non-empty non-run": (lambda d, run: ["train", "--preset", "tiny", "--out", str(d)],
                                   "is not empty and is not a run"),
     "--out an existing run": (lambda d, run: ["train", "--preset", "tiny", "--out", str(run)], "is an existing run"),
+    "--out under a file": (lambda d, run: ["train", "--preset", "tiny", "--out", str(d / "notes.txt" / "run")],
+                           "notes.txt is not a directory"),
+    "--out that cannot be made": (lambda d, run: ["train", "--preset", "tiny", "--steps", "1",
+                                                  "--out", "/proc/counterfeit-x"],
+                                  "--out /proc/counterfeit-x: cannot create the run directory"),
+    "negative seed": (train_with("--seed", "-1"), "--seed: must be in [0, 3270964224), got -1"),
+    "seed past numpy's range": (train_with("--seed", "4294967296"), "--seed: must be in [0, 3270964224)"),
+    "seed past the range in --set": (train_with("--set", "seed=3270964224"), "seed must be in [0, 3270964224)"),
     "--resume with another config": (resume_with("--set", "lr_g=0.5"), "lr_g = 0.5"),
     "--resume with another seed": (resume_with("--seed", "7"), "seed = 7"),
     "--resume with another preset": (resume_with("--preset", "mlp2"), "preset = 'mlp2'"),
@@ -114,9 +123,17 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, capsys.readouterr().err
 
 
+def error_lines(err: str) -> list[str]:
+    """stderr without argparse's usage line (kept, and maybe wrapped, before its usage errors)."""
+    lines = err.strip().splitlines()
+    if lines and lines[0].startswith("usage: "):
+        lines = [line for line in lines[1:] if not line.startswith(" ")]
+    return lines
+
+
 def check_one_line(code: int, err: str, phrase: str) -> None:
     assert code == 2, err
-    assert len(err.strip().splitlines()) == 1, err
+    assert len(error_lines(err)) == 1, err
     assert phrase in err, err
 
 

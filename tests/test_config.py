@@ -3,10 +3,14 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from counterfeit.config import (FIELD_NAMES, Config, ConfigError, load_run_config, parse_set,
+from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, OneOf, Range, annotated_toml, parse_set,
                                 preset_names, resolve, to_toml)
+from counterfeit.rundir import load_run_config
+from counterfeit.seeds import MAX_RANKS, SEED_LIMIT, Stream, rank_seed, stream_seed
 
 
 def test_every_preset_resolves_and_lists_every_key() -> None:
@@ -47,10 +51,13 @@ def test_bad_set_items(item: str, phrase: str) -> None:
     ({"batch_size": "-3"}, "batch_size must be positive"),
     ({"steps": "ten"}, "cannot parse 'ten'"),
     ({"steps": "1.5"}, "expected an integer"),
-    ({"prior": "cauchy"}, "prior='cauchy' is not one of"),
+    ({"prior": "cauchy"}, "prior must be one of uniform, normal, sphere, got 'cauchy'"),
     ({"betas": "0.5"}, "expected 2 values"),
-    ({"d_dropout": "1.0"}, "d_dropout must lie in"),
-    ({"g_hidden": "64,0"}, "g_hidden must list positive"),
+    ({"d_dropout": "1.0"}, r"d_dropout must be in \[0, 1\), got 1.0"),
+    ({"g_hidden": "64,0"}, r"g_hidden must list one or more values, each positive, got \[64, 0\]"),
+    ({"g_hidden": ""}, "g_hidden must list one or more values"),
+    ({"seed": "-1"}, r"seed must be in \[0, 3270964224\), got -1"),
+    ({"seed": "4294967296"}, r"seed must be in \[0, 3270964224\)"),
 ])
 def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
     with pytest.raises(ConfigError, match=phrase):
@@ -93,3 +100,58 @@ def test_saved_config_round_trips(tmp_path: Path) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(AttributeError):
         Config().steps = 3  # type: ignore[misc]
+
+
+def test_control_characters_round_trip(tmp_path: Path) -> None:
+    # The hand-written writer left \x01 raw, which TOML forbids: config.toml did not parse back.
+    config = resolve(preset="tiny", overrides={"data": "runs/odd\x01name\t\"quoted\"\\.npz"})
+    (tmp_path / "config.toml").write_text(to_toml(config, {"command": ["counterfeit", "train", "--data", "\x01"]}))
+    assert load_run_config(tmp_path) == config
+    assert tomllib.loads((tmp_path / "config.toml").read_text())["run"]["command"][-1] == "\x01"
+
+
+def test_every_key_has_a_one_line_meaning() -> None:
+    assert list(KEYS) == list(FIELD_NAMES)
+    assert all(spec.meaning and "\n" not in spec.describe() for spec in KEYS.values())
+
+
+def _outside(check: OneOf | Range) -> object:
+    if isinstance(check, OneOf):
+        return "nope"
+    return check.high if check.high is not None else (check.low if check.open_low else check.low - 1)
+
+
+@pytest.mark.parametrize("name", [name for name, spec in KEYS.items() if spec.check is not None])
+def test_validation_is_the_table(name: str) -> None:
+    spec = KEYS[name]
+    bad = _outside(spec.check)
+    value = (bad, bad) if isinstance(getattr(Config(), name), tuple) else bad
+    with pytest.raises(ConfigError, match=f"{name} must ") as info:
+        resolve(preset="tiny", overrides={name: value})
+    assert str(spec.check) in str(info.value)
+
+
+def test_seed_range_keeps_every_derived_seed_valid() -> None:
+    # A run seeds numpy and torch with every stream's seed and, per torchrun rank, a rank seed;
+    # numpy takes seeds below 2**32 only.
+    largest = resolve(preset="tiny", overrides={"seed": SEED_LIMIT - 1}).seed
+    for derived in (*(stream_seed(largest, stream) for stream in Stream), rank_seed(largest, MAX_RANKS - 1)):
+        np.random.RandomState(derived)
+        torch.Generator().manual_seed(derived)
+    with pytest.raises(ValueError, match="Seed must be between"):
+        np.random.RandomState(2**32)  # what --seed 4294967296 hit
+
+
+def test_annotated_toml_names_every_key_and_reads_back(tmp_path: Path) -> None:
+    config = resolve(preset="dcgan", overrides={"lr_g": "3e-4", "data": "my \"digits\".npz"})
+    text = annotated_toml(config)
+    lines = text.splitlines()
+    assert [line.split(" = ")[0] for line in lines] == list(FIELD_NAMES)
+    assert all(line.endswith(KEYS[line.split(" = ")[0]].describe()) for line in lines)
+    assert "betas = [0.5, 0.999]" in text
+    (tmp_path / "shown.toml").write_text(text)
+    assert resolve(config_file=tmp_path / "shown.toml") == config
+
+
+def test_a_path_object_is_a_path_string() -> None:
+    assert resolve(preset="tiny", overrides={"data": Path("digits") / "x.npz"}).data == str(Path("digits/x.npz"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from counterfeit.cli import main
-from counterfeit.config import load_run_config, preset_names, resolve
+from counterfeit.rundir import load_run_config
+from counterfeit.config import preset_names, resolve
 from counterfeit.train.loop import train
 
 PRESETS_DIR = Path(__file__).parents[1] / "src/counterfeit/presets"

@@ -7,16 +7,19 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from pathlib import Path
+from typing import Any
 
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import counterfeit.train  # noqa: F401  (first: see below)
+from counterfeit._version import __version__
+from counterfeit.config import Config, preset_names, resolve
+from counterfeit.errors import ConfigError, DataError, UserError
+from counterfeit.sampling import generate, load_generator
 
-from counterfeit.config import Config, preset_names, resolve  # noqa: E402
-from counterfeit.errors import ConfigError, DataError, UserError  # noqa: E402
-from counterfeit.sampling import generate, load_generator  # noqa: E402
 
-
+# The subpackage counterfeit.train was imported above, before this function of the same name is
+# defined: importing a submodule for the first time binds it as an attribute of its parent, and
+# would otherwise replace `counterfeit.train` the function with `counterfeit.train` the package.
 def train(preset: str | None = None, config: Config | None = None, out: str | Path | None = None,
           quiet: bool = True, **overrides: Any) -> Path:
     """Train from a preset (default mlp2) or a Config, with keyword overrides; returns the run dir."""

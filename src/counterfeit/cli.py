@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, Sequence
 
+from counterfeit._version import __version__
 from counterfeit.errors import UserError
 from counterfeit.train.interrupt import TrainingStopped
-from counterfeit.train.rundir import REPORT_FILE
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2), like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+from counterfeit.rundir import REPORT_FILE
 
 
 def _positive_int(text: str) -> int:
@@ -39,11 +34,22 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _int(text: str) -> int:
+def _seed(text: str) -> int:
+    from counterfeit.config import KEYS
+
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not KEYS["seed"].accepts(value):
+        raise argparse.ArgumentTypeError(f"must {KEYS['seed'].rule(value)}, got {value}")
+    return value
+
+
+def _check_out_file(path: Path) -> None:
+    """Before any work: a file written into a missing directory would fail only at the end."""
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: no such directory {path.parent}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -105,13 +111,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import draw, load_generator, save_samples
 
     if args.digit is not None:
         parse_digit(args.digit)  # a bad --digit fails before anything is loaded
     if Path(args.out).suffix.lower() not in (".png", ".npz"):
         raise UserError(f"--out {args.out}: expected a .png or .npz file name")
+    _check_out_file(Path(args.out))
     generator, config = load_generator(args.run_dir)
     samples = draw(generator, config, args.n, seed=args.seed, digit=args.digit)
     save_samples(samples.images, args.out, samples.labels, samples.columns)
@@ -120,16 +127,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from counterfeit.interpolate import latent_walk, save_walk
-    from counterfeit.labels import parse_digit
+    from counterfeit.sampling.interpolate import latent_walk, save_walk
+    from counterfeit.sampling.labels import parse_digit
     from counterfeit.sampling import load_generator
 
     digit = None if args.digit is None else parse_digit(args.digit)
     if Path(args.out).suffix.lower() != ".gif":
         raise UserError(f"--out {args.out}: expected a .gif file name")
+    _check_out_file(Path(args.out))
     generator, config = load_generator(args.run_dir)
-    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), config, args.out)
+    save_walk(latent_walk(generator, config, args.steps, seed=args.seed, digit=digit), args.out)
     print(args.out)
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from counterfeit.config import annotated_toml, parse_set, resolve
+
+    config = resolve(preset=args.preset, config_file=args.config, overrides=parse_set(args.set))
+    sys.stdout.write(annotated_toml(config))
     return 0
 
 
@@ -202,17 +218,32 @@ def cmd_evaluator_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="counterfeit", description="Train, watch and judge GANs on MNIST-like images.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _command(sub: Any, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (`description`) and shows `example`."""
+    return sub.add_parser(name, help=summary, description=description, epilog=f"example:\n{example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    train = sub.add_parser("train", help="train a GAN; prints the run directory")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="counterfeit", description="Train, watch and judge GANs on MNIST-like images.",
+        epilog="example:\n  counterfeit train --preset tiny\n  counterfeit COMMAND --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"counterfeit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = _command(sub, "train", "train a GAN; prints the run directory", """\
+Train a GAN from a preset, a TOML config file and --set overrides (in that order), writing a run
+directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weights). With
+--resume, continue a run from its newest checkpoint.""", """\
+  counterfeit train --preset tiny --steps 100 --set lr_g=2e-4 --out runs/try
+  counterfeit train --resume runs/try --steps 200""")
     train.add_argument("--preset", help="a preset name (see `counterfeit presets`); default mlp2")
     train.add_argument("--config", type=Path, help="a TOML config file (e.g. a copied preset)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one config key; repeatable (e.g. --set lr_g=2e-4)")
+                       help="override one config key; repeatable (e.g. --set lr_g=2e-4; keys: `config show`)")
     train.add_argument("--steps", type=_positive_int, help="number of training steps (updates of D and G)")
-    train.add_argument("--seed", type=_int, help="seed for every random number of the run")
+    train.add_argument("--seed", type=_seed, help="seed for every random number of the run (default: the config's, 0)")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
     train.add_argument("--data", help="an IDX images file (raw or .gz) or an .npz; default: embedded MNIST")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"],
@@ -222,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print only the run directory")
     train.set_defaults(func=cmd_train)
 
-    bench = sub.add_parser("bench", help="time our training step against the GEMM floor, sgemm and a textbook loop")
+    bench = _command(sub, "bench", "time our training step against the GEMM floor, sgemm and a textbook loop", """\
+Time, interleaved in one run, a 1024^3 sgemm (the machine's roofline), each config's GEMM floor,
+our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.""", """\
+  counterfeit bench --preset mlp2 --seconds 5 --json""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
     bench.add_argument("--config", type=Path, action="append", default=[],
@@ -236,47 +270,93 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
     bench.set_defaults(func=cmd_bench)
 
-    sample = sub.add_parser("sample", help="draw images from a trained run")
-    sample.add_argument("run_dir", type=Path)
-    sample.add_argument("-n", type=_positive_int, default=64, help="number of images (default 64)")
-    sample.add_argument("--seed", type=_int, default=0)
+    sample = _command(sub, "sample", "draw images from a trained run", """\
+Draw N images from a run's final generator: a PNG grid, or an .npz of uint8 images (and the
+digits asked for, for a conditional run).""", """\
+  counterfeit sample runs/try -n 64 --out grid.png
+  counterfeit sample runs/cgan-run --digit 7 -n 100 --out sevens.npz""")
+    sample.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sample.add_argument("-n", "--n", type=_positive_int, default=64, help="number of images (default 64)")
+    sample.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     sample.add_argument("--digit", help="conditional runs: a digit 0-9, or 'all' for a grid of one row per digit")
     sample.add_argument("--out", required=True,
                         help="FILE.png (a grid) or FILE.npz (`images` uint8 N×28×28; `labels` for conditional runs)")
     sample.set_defaults(func=cmd_sample)
 
-    walk = sub.add_parser("interpolate", help="a latent walk between two noise vectors, as a GIF")
-    walk.add_argument("run_dir", type=Path)
+    walk = _command(sub, "interpolate", "a latent walk between two noise vectors, as a GIF", """\
+Walk G's latent space between two noise vectors picked by --seed, there and back again (a
+looping GIF): along the great circle for normal and sphere priors, a straight line for uniform.""", """\
+  counterfeit interpolate runs/try --steps 32 --seed 3 --out walk.gif""")
+    walk.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     walk.add_argument("--digit", help="conditional runs: walk this digit 0-9 (default: all ten side by side)")
     walk.add_argument("--steps", type=_positive_int, default=32, help="frames from one end to the other (default 32)")
-    walk.add_argument("--seed", type=_int, default=0, help="picks the two ends")
+    walk.add_argument("--seed", type=_seed, default=0, help="picks the two ends")
     walk.add_argument("--out", required=True, help="FILE.gif")
     walk.set_defaults(func=cmd_interpolate)
 
-    report = sub.add_parser("report", help="one HTML page of a run: status, samples, curves, evaluation, config")
-    report.add_argument("run_dir", type=Path)
+    report = _command(sub, "report", "one HTML page of a run: status, samples, curves, evaluation, config", """\
+Write the run's page: status, sample grids with a step slider and the progress GIF, interactive
+charts (losses, D outputs, in-training metrics with their floor), eval.json's table and the config.
+One self-contained file that opens from file://; training writes it too (report.html).""", """\
+  counterfeit report runs/try
+  counterfeit report runs/try --out ~/try.html""")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     report.add_argument("--out", type=Path, help="FILE.html (default RUN_DIR/report.html)")
     report.set_defaults(func=cmd_report)
 
-    compare = sub.add_parser("compare", help="runs side by side: an HTML page, and the table on the terminal")
+    compare = _command(sub, "compare", "runs side by side: an HTML page, and the table on the terminal", """\
+Compare runs (other presets, lengths or data too): overlaid curves, the final grids, the config
+keys that differ and the final metrics with the best of each row marked. An experiment directory
+stands for every run up to two levels below it.""", """\
+  counterfeit compare runs/mlp2-a runs/dcgan-b --out mlp2-vs-dcgan.html
+  counterfeit compare runs/sweep""")
     compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
-                         help="run directories, or experiment directories holding runs (two levels down at most)")
+                         help="run directories, or experiment directories holding runs")
     compare.add_argument("--out", type=Path, default=Path("compare.html"), help="FILE.html (default compare.html)")
     compare.set_defaults(func=cmd_compare)
 
-    presets = sub.add_parser("presets", help="list the presets, one line each")
+    presets = _command(sub, "presets", "list the presets, one line each", """\
+List the shipped presets (TOML files that spell out every config key), one line each.""", """\
+  counterfeit presets""")
     presets.set_defaults(func=cmd_presets)
-    download = sub.add_parser("download", help="fetch the full MNIST or Fashion-MNIST IDX files (needs internet)")
+
+    config = _command(sub, "config", "show the resolved config, every key with its meaning", """\
+`config show` prints the config a train command would resolve (preset, then --config,
+then --set), one key a line with its meaning and allowed values. The output is valid TOML: save it,
+edit it, and train with --config.""", """\
+  counterfeit config show --preset dcgan --set lr_g=1e-4 > my.toml
+  counterfeit train --config my.toml""")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    show = _command(config_sub, "show", "print the resolved config with each key's meaning", """\
+Print the resolved config (preset, then --config, then --set), one key a line with its meaning
+and allowed values, as TOML that --config reads back.""", """\
+  counterfeit config show --preset tiny --set steps=500""")
+    show.add_argument("--preset", help="a preset name (see `counterfeit presets`); default mlp2")
+    show.add_argument("--config", type=Path, help="a TOML config file")
+    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="override one config key; repeatable")
+    show.set_defaults(func=cmd_config_show)
+
+    download = _command(sub, "download", "fetch the full MNIST or Fashion-MNIST IDX files (needs internet)", """\
+Fetch the four standard IDX .gz files (60k train / 10k test) from a public mirror and check
+their md5; `train --data DIR/train-images-idx3-ubyte.gz` then trains on them.""", """\
+  counterfeit download --dataset mnist --dir data/""")
     download.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     download.add_argument("--dir", type=Path, default=Path("data"), help="where to put the .gz files (default data/)")
     download.add_argument("--base-url", help="a mirror to use instead of the default")
     download.set_defaults(func=cmd_download)
 
-    evaluate = sub.add_parser("eval", help="judge a run or a samples file against real digits, beside the real floor")
+    evaluate = _command(sub, "eval", "judge a run or a samples file against real digits, beside the real floor", """\
+Judge N samples of a run's final generator (also written to RUN_DIR/eval.json) or of an .npz
+against real digits: FID, KID, precision, recall, density, coverage, classes, memorisation and
+diversity, each beside the same metric for held-out real digits (the floor). --real prints the
+floor alone.""", """\
+  counterfeit eval runs/try -n 2000
+  counterfeit eval samples.npz --json""")
     evaluate.add_argument("target", nargs="?", type=Path, metavar="RUN_DIR|SAMPLES.npz")
     evaluate.add_argument("--real", action="store_true", help="only the floor: held-out real images vs the reference")
-    evaluate.add_argument("--n", type=_positive_int, default=2000, help="sample size (default 2000)")
-    evaluate.add_argument("--seed", type=_int, default=0, help="noise seed when sampling a run (default 0)")
+    evaluate.add_argument("-n", "--n", type=_positive_int, default=2000, help="sample size (default 2000)")
+    evaluate.add_argument("--seed", type=_seed, default=0, help="noise seed when sampling a run (default 0)")
     evaluate.add_argument("--per-class", type=_positive_int, default=1000,
                           help="conditional runs: samples asked for each digit (default 1000)")
     evaluate.add_argument("--data", help="real data (IDX or .npz); default: the run's data, else embedded MNIST")
@@ -284,20 +364,31 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)  # a weights file, for checks
     evaluate.set_defaults(func=cmd_eval)
 
-    evaluator = sub.add_parser("evaluator", help="the MNIST evaluator network behind the metrics")
-    evaluator_sub = evaluator.add_subparsers(dest="evaluator_command", required=True, parser_class=_Parser)
-    ev_train = evaluator_sub.add_parser("train", help="retrain it on the fixed split (deterministic, a few minutes)")
+    evaluator = _command(sub, "evaluator", "the MNIST evaluator network behind the metrics", """\
+The small MNIST CNN whose features and class probabilities every metric reads: `info` shows its
+accuracy, split and checksum; `train` rebuilds its weights.""", """\
+  counterfeit evaluator info""")
+    evaluator_sub = evaluator.add_subparsers(dest="evaluator_command", required=True, metavar="COMMAND")
+    ev_train = _command(evaluator_sub, "train", "retrain it on the fixed split (deterministic, a few minutes)", """\
+Retrain the evaluator on the fixed split of the embedded digits (deterministic) and write its
+weights and record; a differing sha256 is reported.""", """\
+  counterfeit evaluator train --out /tmp/evaluator --epochs 2""")
     ev_train.add_argument("--out", type=Path, help="directory for the weights and JSON (default: the package's)")
     ev_train.add_argument("--epochs", type=_positive_int, help="default 12")
     ev_train.set_defaults(func=cmd_evaluator_train)
-    ev_info = evaluator_sub.add_parser("info", help="accuracy, split and sha256 of the shipped weights")
+    ev_info = _command(evaluator_sub, "info", "accuracy, split and sha256 of the shipped weights", """\
+Show the evaluator's held-out accuracy, data split and sha256 (verified against the weights).""", """\
+  counterfeit evaluator info""")
     ev_info.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)
     ev_info.set_defaults(func=cmd_evaluator_info)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (pip install 'counterfeit[completion]')
+        _complete(parser)
+    args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
@@ -310,6 +401,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"counterfeit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `counterfeit config show | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail too
+        return 128 + 13  # as if killed by SIGPIPE, as other command-line tools are
+    except OSError as err:
+        if err.filename is None:  # not about a file the user named: a bug, keep its traceback
+            raise
+        print(f"counterfeit {args.command}: error: {err.filename}: {err.strerror}", file=sys.stderr)
+        return UserError.exit_code
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)  # prints the completions and exits
 
 
 if __name__ == "__main__":

@@ -4,81 +4,152 @@ validated once, and saved resolved into the run directory."""
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+import tomli_w
+
 from counterfeit.errors import ConfigError
+from counterfeit.seeds import SEED_LIMIT
 
 DEFAULT_PRESET = "mlp2"
 # Models that draw the class they are given, G(z, y) and D(x, y); they train on labelled data.
 CONDITIONAL_MODELS = ("cmlp", "cdcgan")
 
-# Allowed values of the string-valued keys; the registries that use them check against these too.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("mlp", "dcgan", "cmlp", "cdcgan"),
-    "prior": ("uniform", "normal", "sphere"),
-    "activation": ("relu", "leaky_relu"),
-    "g_output": ("sigmoid", "tanh"),
-    "init": ("tf-truncated-normal", "torch-default", "tutorial-uniform", "dcgan-normal"),
-    "loss": ("nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp"),
-    "g_init": ("none", "vae"),
-    "device": ("auto", "cpu", "cuda"),
-    "precision": ("fp32", "bf16"),
-}
+@dataclass(frozen=True)
+class OneOf:
+    """A string key's allowed values."""
+
+    choices: tuple[str, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return value in self.choices
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(self.choices)
+
+
+@dataclass(frozen=True)
+class Range:
+    """low <= value < high (low < value when `open_low`); no `high`: no upper bound."""
+
+    low: float
+    high: float | None = None
+    open_low: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        above_low = value > self.low if self.open_low else value >= self.low
+        return above_low and (self.high is None or value < self.high)
+
+    def __str__(self) -> str:
+        if self.high is not None:
+            return f"in {'(' if self.open_low else '['}{self.low}, {self.high})"
+        if self.low == 0:
+            return "positive" if self.open_low else "0 or more"
+        return f"{'>' if self.open_low else '>='} {self.low}"
+
+
+POSITIVE = Range(0, open_low=True)
+NOT_NEGATIVE = Range(0)
+FRACTION = Range(0, 1)  # [0, 1)
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a config key means, and the check its value passes beyond its type (lists: each item)."""
+
+    meaning: str
+    check: OneOf | Range | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if self.check is None:
+            return True
+        if isinstance(value, tuple):
+            return bool(value) and all(self.check.accepts(item) for item in value)
+        return self.check.accepts(value)
+
+    def rule(self, value: Any) -> str:
+        """The check as the end of 'KEY must ...'."""
+        if isinstance(value, tuple):
+            return f"list one or more values, each {self.check}"
+        return f"be {self.check}"
+
+    def describe(self) -> str:
+        return self.meaning if self.check is None else f"{self.meaning}; {self.check}"
+
+
+def setting(default: Any, meaning: str, check: OneOf | Range | None = None) -> Any:
+    """A Config field with its meaning and check: the one table that validation reads and
+    `counterfeit config show` prints."""
+    return field(default=default, metadata={"key": Key(meaning, check)})
 
 
 @dataclass(frozen=True)
 class Config:
     """Everything a run depends on. Field order is the order of the saved `config.toml`."""
 
-    preset: str = DEFAULT_PRESET
-    seed: int = 0
-    data: str = "embedded"  # "embedded", or a path to an IDX images file or an .npz
-    device: str = "auto"
+    preset: str = setting(DEFAULT_PRESET, "the preset the values start from (`counterfeit presets`)")
+    seed: int = setting(0, "seed of every random draw of the run (seeds.py derives the rest)",
+                        Range(0, SEED_LIMIT))
+    data: str = setting("embedded", "embedded (10,000 MNIST digits in the package), or an IDX or .npz file")
+    device: str = setting("auto", "where to train; auto: CUDA when torch sees a GPU", OneOf(("auto", "cpu", "cuda")))
     # -- models --
-    model: str = "mlp"
-    z_dim: int = 128
-    prior: str = "uniform"
-    g_hidden: tuple[int, ...] = (256,)
-    d_hidden: tuple[int, ...] = (128,)
-    activation: str = "relu"
-    leaky_slope: float = 0.2
-    g_output: str = "sigmoid"  # sigmoid: pixels in [0, 1]; tanh: pixels in [-1, 1]
-    d_dropout: float = 0.0
-    init: str = "tf-truncated-normal"
-    g_init: str = "none"  # "vae": start G from the decoder of a VAE pre-trained on the same data
-    vae_steps: int = 2_000  # VAE pre-training steps when g_init = "vae"
+    model: str = setting("mlp", "the networks; cmlp, cdcgan: conditional G(z, y), D(x, y)",
+                     OneOf(("mlp", "dcgan", "cmlp", "cdcgan")))
+    z_dim: int = setting(128, "length of the noise vector z", POSITIVE)
+    prior: str = setting("uniform", "p(z): U[-1, 1], N(0, 1), or uniform on the sphere of radius sqrt(z_dim)",
+                     OneOf(("uniform", "normal", "sphere")))
+    g_hidden: tuple[int, ...] = setting((256,), "G's hidden widths (dcgan, cdcgan: two channel widths)",
+                                    POSITIVE)
+    d_hidden: tuple[int, ...] = setting((128,), "D's hidden widths (dcgan, cdcgan: two channel widths)",
+                                    POSITIVE)
+    activation: str = setting("relu", "the MLPs' hidden activation", OneOf(("relu", "leaky_relu")))
+    leaky_slope: float = setting(0.2, "negative slope of leaky_relu (and of DCGAN's D)", POSITIVE)
+    g_output: str = setting("sigmoid", "G's output: sigmoid (pixels in [0, 1]) or tanh ([-1, 1])",
+                        OneOf(("sigmoid", "tanh")))
+    d_dropout: float = setting(0.0, "dropout rate after each of D's hidden layers", FRACTION)
+    init: str = setting("tf-truncated-normal", "weight initialisation (see the presets in the README)",
+                    OneOf(("tf-truncated-normal", "torch-default", "tutorial-uniform", "dcgan-normal")))
+    g_init: str = setting("none", "vae: start G as the decoder of a VAE pre-trained on the data",
+                      OneOf(("none", "vae")))
+    vae_steps: int = setting(2_000, "VAE pre-training steps when g_init = vae", POSITIVE)
     # -- objective and optimisers --
-    loss: str = "nonsaturating"
-    gp_weight: float = 10.0  # wgan-gp's gradient-penalty weight (lambda); other losses ignore it
-    n_critic: int = 1  # D updates per step, each on its own real batch
-    aux_weight: float = 0.0  # AC-GAN class loss on D (real) and G (fake) logits; conditional only
-    lr_g: float = 1e-4
-    lr_d: float = 5e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-8
-    batch_size: int = 256
-    steps: int = 20_000
-    epochs: int = 0  # > 0: train this many passes over the data instead (steps resolved at train time)
-    ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
+    loss: str = setting("nonsaturating", "D and G objectives",
+                    OneOf(("nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp")))
+    gp_weight: float = setting(10.0, "wgan-gp's gradient penalty weight (lambda)", NOT_NEGATIVE)
+    n_critic: int = setting(1, "D updates per step, each on its own real batch", POSITIVE)
+    aux_weight: float = setting(0.0, "AC-GAN class loss weight (conditional models); 0 = off",
+                            NOT_NEGATIVE)
+    lr_g: float = setting(1e-4, "G's Adam learning rate", POSITIVE)
+    lr_d: float = setting(5e-4, "D's Adam learning rate", POSITIVE)
+    betas: tuple[float, float] = setting((0.9, 0.999), "Adam's beta1, beta2 (both networks)", FRACTION)
+    adam_eps: float = setting(1e-8, "Adam's epsilon (both networks)", POSITIVE)
+    batch_size: int = setting(256, "real images per D update, fakes per G update", POSITIVE)
+    steps: int = setting(20_000, "training steps: n_critic D updates and one G update each", POSITIVE)
+    epochs: int = setting(0, "> 0: passes over the data, instead of steps; 0 = off",
+                      NOT_NEGATIVE)
+    ema: float = setting(0.0, "decay of the average of G's weights that samples use; 0 = off", FRACTION)
     # -- what the run records --
-    log_every: int = 100
-    sample_every: int = 2_000  # a PNG grid in samples/
-    frame_every: int = 2_000  # a frame of progress.gif
-    grid_size: int = 64  # fixed-noise samples per snapshot grid
-    tensorboard: bool = False  # also TensorBoard event files in RUN_DIR/tensorboard/ (the `tensorboard` extra)
+    log_every: int = setting(100, "steps between the loss lines of metrics.jsonl", POSITIVE)
+    sample_every: int = setting(2_000, "steps between PNG grids in samples/", POSITIVE)
+    frame_every: int = setting(2_000, "steps between frames of progress.gif", POSITIVE)
+    grid_size: int = setting(64, "fixed-noise samples per snapshot grid", POSITIVE)
+    tensorboard: bool = setting(False, "also write TensorBoard event files into RUN_DIR/tensorboard/ "
+                                       "(the tensorboard extra)")
     # -- speed --
-    precision: str = "fp32"  # "bf16": forward and backward under bfloat16 autocast (CUDA, or CPUs with bf16)
+    precision: str = setting("fp32", "bf16: forward and backward passes under bfloat16 autocast",
+                         OneOf(("fp32", "bf16")))
     # -- judging while training (counterfeit.metrics) --
-    eval_every: int = 0  # steps between cheap evaluations (FID, precision, recall, ...); 0: off
-    collapse_abort: bool = False  # stop the run (weights saved) when a collapse signal fires
+    eval_every: int = setting(0, "steps between evaluations (FID, recall, ...); 0 = off", NOT_NEGATIVE)
+    collapse_abort: bool = setting(False, "stop (weights saved) at the first collapse signal")
     # -- checkpoints (train --resume) --
-    checkpoint_every: int = 1_000  # steps between checkpoints (one is also written at the end)
-    keep_checkpoints: int = 3  # the newest K stay; older ones are removed once a new one is on disk
+    checkpoint_every: int = setting(1_000, "steps between checkpoints (one is also written at the end)", POSITIVE)
+    keep_checkpoints: int = setting(3, "how many of the newest checkpoints stay", POSITIVE)
 
     def replace(self, **changes: Any) -> "Config":
         return from_mapping({**to_dict(self), **changes}, origin="config")
@@ -92,6 +163,9 @@ class Config:
         return (0.0, 1.0) if self.g_output == "sigmoid" else (-1.0, 1.0)
 
 
+KEYS: dict[str, Key] = {f.name: f.metadata["key"] for f in fields(Config)}
+# Allowed values of the string-valued keys.
+CHOICES: dict[str, tuple[str, ...]] = {name: k.check.choices for name, k in KEYS.items() if isinstance(k.check, OneOf)}
 FIELD_NAMES = tuple(f.name for f in fields(Config))
 _HINTS = typing.get_type_hints(Config)
 
@@ -104,6 +178,8 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
     """Check one value against its field's type, converting TOML lists and `--set` strings."""
     hint = _HINTS[key]
     where = f"{origin}: {key}"
+    if isinstance(value, os.PathLike) and hint is str:  # counterfeit.train(data=Path(...))
+        value = os.fspath(value)
     if isinstance(value, str) and hint is not str:
         value = _parse_string(key, value, hint, where)
     if hint is bool:
@@ -163,43 +239,20 @@ def _parse_scalar(text: str, where: str) -> Any:
 
 
 def _validate(config: Config, origin: str) -> None:
-    for key, allowed in CHOICES.items():
-        value = getattr(config, key)
-        if value not in allowed:
-            raise ConfigError(f"{origin}: {key}={value!r} is not one of {', '.join(allowed)}")
-    positive = ("z_dim", "batch_size", "steps", "log_every", "sample_every", "frame_every", "grid_size",
-                "n_critic", "vae_steps", "checkpoint_every", "keep_checkpoints")
-    for key in positive:
-        if getattr(config, key) <= 0:
-            raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")
-    for key in ("lr_g", "lr_d", "adam_eps", "leaky_slope"):
-        if not getattr(config, key) > 0:
-            raise ConfigError(f"{origin}: {key} must be positive, got {getattr(config, key)}")
-    for key in ("g_hidden", "d_hidden"):
-        if not getattr(config, key) or min(getattr(config, key)) <= 0:
-            raise ConfigError(f"{origin}: {key} must list positive layer widths")
-    if config.eval_every < 0:
-        raise ConfigError(f"{origin}: eval_every must be 0 (off) or positive, got {config.eval_every}")
-    if not all(0.0 <= b < 1.0 for b in config.betas):
-        raise ConfigError(f"{origin}: betas must lie in [0, 1), got {config.betas}")
-    if not 0.0 <= config.d_dropout < 1.0:
-        raise ConfigError(f"{origin}: d_dropout must lie in [0, 1), got {config.d_dropout}")
-    if not 0.0 <= config.ema < 1.0:
-        raise ConfigError(f"{origin}: ema must lie in [0, 1) (0 = off), got {config.ema}")
-    for key in ("epochs", "gp_weight"):
-        if getattr(config, key) < 0:
-            raise ConfigError(f"{origin}: {key} must not be negative, got {getattr(config, key)}")
+    for name, spec in KEYS.items():
+        value = getattr(config, name)
+        if not spec.accepts(value):
+            shown = list(value) if isinstance(value, tuple) else value
+            raise ConfigError(f"{origin}: {name} must {spec.rule(value)}, got {shown!r}")
     if config.model == "dcgan":
-        for key in ("g_hidden", "d_hidden"):
-            if len(getattr(config, key)) != 2:
-                raise ConfigError(f"{origin}: {key} must list 2 channel widths for model='dcgan' "
-                                  f"(28 = 7 x 2 x 2), got {list(getattr(config, key))}")
+        for name in ("g_hidden", "d_hidden"):
+            if len(getattr(config, name)) != 2:
+                raise ConfigError(f"{origin}: {name} must list 2 channel widths for model='dcgan' "
+                                  f"(28 = 7 x 2 x 2), got {list(getattr(config, name))}")
     _validate_conditional(config, origin)
 
 
 def _validate_conditional(config: Config, origin: str) -> None:
-    if config.aux_weight < 0:
-        raise ConfigError(f"{origin}: aux_weight must be >= 0, got {config.aux_weight}")
     if config.aux_weight > 0 and not config.conditional:
         raise ConfigError(f"{origin}: aux_weight needs a conditional model ({', '.join(CONDITIONAL_MODELS)})")
     if config.model == "cdcgan" and (len(config.g_hidden) != 2 or len(config.d_hidden) != 2):
@@ -316,34 +369,27 @@ def parse_set(items: list[str]) -> dict[str, str]:
 
 def to_toml(config: Config, header: Mapping[str, Any] | None = None) -> str:
     """The resolved config as TOML; `header` adds a [run] table (seed, versions, ...)."""
-    lines = [f"{key} = {_toml_value(value)}" for key, value in to_dict(config).items()]
-    if header:
-        lines.append("")
-        lines.append("[run]")
-        lines += [f"{key} = {_toml_value(value)}" for key, value in header.items()]
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps({**to_dict(config), **({"run": dict(header)} if header else {})})
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def annotated_toml(config: Config) -> str:
+    """The config as TOML, each key followed by its meaning and check as a comment (`config show`);
+    a file of it is a valid --config."""
+    lines = [(f"{name} = {_inline(value)}", KEYS[name].describe()) for name, value in to_dict(config).items()]
+    width = min(max(len(line) for line, _ in lines), 32)
+    return "".join(f"{line:<{width}}  # {meaning}\n" for line, meaning in lines)
 
 
-def load_run_config(run_dir: Path) -> Config:
-    values = read_toml(run_dir / "config.toml")
-    values.pop("run", None)
-    return from_mapping(values, str(run_dir / "config.toml"))
+def _inline(value: Any) -> str:
+    """One TOML value on one line (tomli-w puts each item of an array on its own)."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(_inline, value)) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").removesuffix("\n")
 
 
 __all__ = [
-    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "from_mapping", "load_run_config",
+    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key", "annotated_toml",
+    "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

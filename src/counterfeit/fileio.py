@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader (or a crash) never sees half a file."""
+"""Atomic file writes: a reader (or a crash) never sees half a file.
+
+Portable: Windows has no `os.fchmod` and cannot open a directory as a file, so the mode is set
+through the path and the directory fsync is skipped there (only Linux is tested).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from typing import IO, Iterator
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
     """Write to a temp file in the same directory, fsync it, then `os.replace` it into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o644)  # mkstemp makes files private (0600); run files are ordinary files
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # name the file asked for, not the temp file beside it
+        raise OSError(err.errno, err.strerror, str(path)) from None
     try:
         with os.fdopen(fd, mode) as handle:
+            os.chmod(tmp, 0o644)  # mkstemp makes files private (0600); run files are ordinary files
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -36,7 +43,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def fsync_directory(path: str | os.PathLike[str]) -> None:
-    """Make a rename or unlink in `path` durable: `os.replace` alone may be lost in a power cut."""
+    """Make a rename or unlink in `path` durable: `os.replace` alone may be lost in a power cut.
+    Not on Windows, where a directory cannot be opened (NTFS journals the rename itself)."""
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

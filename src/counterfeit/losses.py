@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def d_loss_bce(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
@@ -47,7 +47,7 @@ def d_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
 
 def d_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
     """The critic's side of the Wasserstein estimate: mean(D(G(z))) - mean(D(x)). WGAN-GP adds
-    the gradient penalty (gradient_penalty.py), which needs D itself, not only its outputs."""
+    the gradient penalty (`gradient_penalty` below), which needs D itself, not only its outputs."""
     return d_fake_logits.mean() - d_real_logits.mean()
 
 
@@ -56,8 +56,20 @@ def g_loss_critic_score(d_fake_logits: Tensor) -> Tensor:
     return -d_fake_logits.mean()
 
 
-# Their gradients with respect to the logits, written out for the hand-written MLP step
-# (train/mlp_step.py), where autograd over a few hundred logits cost more than the formula; a
+def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor, rng: torch.Generator) -> Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017), keeping the critic close to 1-Lipschitz:
+    mean((||grad_x D(x_hat)||_2 - 1)^2) at x_hat = e x + (1 - e) G(z), e ~ U[0, 1] per image.
+
+    The graph is kept (create_graph) so that D's update differentiates through the gradient.
+    """
+    e = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=rng, device=real.device)  # (B, 1, 1, 1)
+    x_hat = (e * real + (1 - e) * fake.detach()).requires_grad_(True)  # (B, 1, 28, 28)
+    (grad,) = torch.autograd.grad(discriminator(x_hat).sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+# The losses' gradients with respect to the logits, written out for the hand-written MLP step
+# (train/fast/mlp_step.py), where autograd over a few hundred logits cost more than the formula; a
 # test checks each against autograd. Arguments and results are (n,) tensors; n = batch rows.
 
 def d_grad_bce(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:

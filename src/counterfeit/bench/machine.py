@@ -10,14 +10,35 @@ from typing import Any
 import torch
 
 
-def cpu_model() -> str:
+# The CPU features that decide which kernels are fast here: float32 on AVX-512, bfloat16 dot
+# products (AVX512-BF16), and the AMX tile units of recent Xeons (bfloat16 matrix products).
+FEATURES = {"avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_tile": "AMX"}
+
+
+def _cpuinfo(key: str) -> str | None:
+    """The first value of `key` in /proc/cpuinfo (Linux), or None."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            name, _, value = line.partition(":")
+            if name.strip() == key:
+                return value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def cpu_vendor() -> str:
+    return _cpuinfo("vendor_id") or platform.machine()
+
+
+def cpu_features() -> list[str]:
+    """Which of FEATURES this CPU has, by name."""
+    flags = set((_cpuinfo("flags") or "").split())
+    return [name for flag, name in FEATURES.items() if flag in flags]
 
 
 def physical_cores() -> int:
@@ -47,6 +68,8 @@ def load_average() -> float | None:
 def machine_info() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
+        "cpu_vendor": cpu_vendor(),
+        "cpu_features": cpu_features(),
         "cores": physical_cores(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import statistics
+from functools import partial
 from typing import Any, Callable
 
 import torch
 
-from counterfeit.bench.gemm import ROOFLINE, gemm_runner, roofline_runner, step_flops, step_gemms
+from counterfeit.bench.floor import floor_runner, step_flops, step_products
+from counterfeit.bench.gemm import ROOFLINE
 from counterfeit.bench.machine import load_average, machine_info
 from counterfeit.bench.textbook import textbook_state, textbook_step
 from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import gan_step
+from counterfeit.train.step import make_step
 
 
-def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, TrainState], Any]) -> Callable[[], None]:
-    """A step as the loop runs it: a batch from the in-memory sampler, then the update."""
+def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, torch.Tensor | None], Any]
+             ) -> Callable[[], None]:
+    """A step as the loop runs it: a batch (with its labels for a conditional model) from the
+    in-memory sampler, then the update."""
     dataset = load_dataset(None if config.data == "embedded" else config.data)
+    labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
     sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
-                              config.batch_size, seed=config.seed + 2)
-    return lambda: step(sampler.next(), state)
+                              config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
+    return lambda: step(*sampler.next_labelled())
+
+
+def _textbook_call(s: TrainState, real: torch.Tensor, labels: torch.Tensor | None) -> None:
+    textbook_step(real, s, labels)
 
 
 def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
@@ -37,13 +47,14 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
     """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config."""
     if threads:
         torch.set_num_threads(threads)
-    candidates: dict[str, Callable[[], None]] = {"roofline": roofline_runner()}
+    candidates: dict[str, Callable[[], object]] = {"roofline": ROOFLINE.runner()}
     for i, config in enumerate(configs):
         ours = build_state(config)
-        candidates[f"{i}/floor"] = gemm_runner(step_gemms(config))
-        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, gan_step), ours.device)
+        candidates[f"{i}/floor"] = floor_runner(step_products(config))
+        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, make_step(ours)), ours.device)
         reference = textbook_state(config)
-        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook_step), reference.device)
+        textbook = partial(_textbook_call, reference)
+        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook), reference.device)
     samples = interleave(candidates, seconds, rounds)
     times = {name: statistics.median(values) for name, values in samples.items()}
     roofline = ROOFLINE.flops / times["roofline"] / 1e9
@@ -76,7 +87,8 @@ def format_table(results: list[dict[str, Any]]) -> str:
     if not results:
         return ""
     first = results[0]
-    lines = [f"{first['cpu']}, {first['cores']} cores, {first['threads']} torch threads "
+    lines = [f"{first['cpu']} ({first['cpu_vendor']}; {', '.join(first['cpu_features']) or 'no AVX-512'}), "
+             f"{first['cores']} cores, {first['threads']} torch threads "
              f"(OMP_WAIT_POLICY={first['omp_wait_policy'] or 'unset'}), torch {first['torch']}"
              + (f", {first['cuda']}" if first["cuda"] else ""),
              f"sgemm roofline (1024³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "

@@ -6,7 +6,9 @@ import torch
 from torch import Tensor
 
 from counterfeit.config import Config
+from counterfeit.models.conditional import call_generator
 from counterfeit.train.state import TrainState, build_state
+from counterfeit.train.step import aux_class_loss, discriminate
 
 
 def textbook_state(config: Config) -> TrainState:
@@ -19,15 +21,19 @@ def textbook_state(config: Config) -> TrainState:
     return s
 
 
-def textbook_step(real: Tensor, s: TrainState) -> None:
-    """Two D forwards, backward through everything, zero_grad, plain Adam."""
+def textbook_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> None:
+    """Two D forwards, backward through everything, zero_grad, plain Adam; with labels, D judges
+    (image, label) pairs and an AC-GAN head adds its class loss (on real images for D)."""
     n = real.shape[0]
-    fake = s.generator(s.prior.sample(n, s.noise_rng, s.device))
-    d_loss = s.loss.discriminator(s.discriminator(real), s.discriminator(fake.detach()))
+    fake = call_generator(s.generator, s.prior.sample(n, s.noise_rng, s.device), labels)
+    (real_logits, real_classes), (fake_logits, _) = discriminate(s, real, labels), discriminate(s, fake.detach(), labels)
+    d_loss = s.loss.discriminator(real_logits, fake_logits) + aux_class_loss(s, real_classes, labels)
     s.d_opt.zero_grad()
     d_loss.backward()
     s.d_opt.step()
-    g_loss = s.loss.generator(s.discriminator(s.generator(s.prior.sample(n, s.noise_rng, s.device))))
+    fake_logits, fake_classes = discriminate(s, call_generator(s.generator, s.prior.sample(n, s.noise_rng, s.device), labels),
+                                             labels)
+    g_loss = s.loss.generator(fake_logits) + aux_class_loss(s, fake_classes, labels)
     s.g_opt.zero_grad()
     g_loss.backward()
     s.g_opt.step()

@@ -14,6 +14,12 @@ from counterfeit.data.npz import read_npz
 EMBEDDED = "embedded"
 
 
+def absolute_data(data: str | os.PathLike[str]) -> str:
+    """A data argument as a run records it: "embedded" as it is, a path made absolute, so that
+    `eval` and `--resume` find the file from any directory."""
+    return EMBEDDED if data == EMBEDDED else os.path.abspath(data)
+
+
 def load_dataset(path: str | os.PathLike[str] | None) -> Dataset:
     """None or "embedded": the embedded MNIST; an .npz (by name or content); else an IDX file."""
     if path is None or path == EMBEDDED:

@@ -14,7 +14,9 @@ import numpy as np
 from counterfeit.fileio import atomic_write_bytes
 
 CACHE_ENV = "COUNTERFEIT_CACHE"
-CACHE_VERSION = "2"  # bump when what is cached changes meaning (2: radii from the squared-distance GEMM)
+# Bump when what is cached changes meaning (2: radii from the squared-distance GEMM; 3: the floor's
+# density and coverage with strict `<`, its medians the true ones).
+CACHE_VERSION = "3"
 
 
 def cache_dir() -> Path:

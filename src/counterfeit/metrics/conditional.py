@@ -11,25 +11,43 @@ images of d, so a digit's FID and its floor share sample sizes (FID is biased by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import torch
 from torch import Tensor, nn
 
-from counterfeit.cond_eval import class_accuracy, draw_per_class, per_class_distance
 from counterfeit.config import Config
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.labels import NUM_CLASSES
 from counterfeit.errors import UserError
 from counterfeit.metrics.evaluator import Evaluator
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.fid import fid
 from counterfeit.metrics.split import split_indices
-from counterfeit.models.conditional import NUM_CLASSES
+from counterfeit.sampling import draw_per_class
+
+Distance = Callable[[Tensor, Tensor], float]  # e.g. FID between two feature sets
 
 DEFAULT_PER_CLASS = 1000  # 10,000 samples: the issue's measure of "drawn as asked"
 # Real images per side of the split: enough for a stable per-digit covariance (128 features),
 # few enough that full MNIST's split is featurised in seconds.
 CLASS_REFERENCE_N = 10_000
+
+
+def class_accuracy(predicted: np.ndarray, requested: np.ndarray) -> dict[str, Any]:
+    """`cond_accuracy` overall, per requested digit, and its worst digit."""
+    per_class = [float((predicted[requested == d] == d).mean()) for d in range(NUM_CLASSES)]
+    return {"cond_accuracy": float((predicted == requested).mean()),
+            "cond_accuracy_per_class": per_class,
+            "cond_accuracy_min": min(per_class)}
+
+
+def per_class_distance(sample_features: Tensor, sample_labels: np.ndarray, real_features: Tensor,
+                       real_labels: np.ndarray, distance: Distance) -> list[float]:
+    """distance(samples asked for d, real images of d) for each digit d (e.g. per-class FID)."""
+    return [distance(sample_features[torch.from_numpy(sample_labels == d)],
+                     real_features[torch.from_numpy(real_labels == d)]) for d in range(NUM_CLASSES)]
 
 
 @dataclass(frozen=True)

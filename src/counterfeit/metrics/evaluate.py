@@ -22,10 +22,10 @@ from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
 from counterfeit.metrics.reference import Reference, build_reference, pixels_of, real_images
 from counterfeit.metrics.registry import METRICS, compute
+from counterfeit.rundir import EVAL_FILE
 from counterfeit.sampling import generate, load_generator
 
 DEFAULT_N = 2000  # all the held-out digits the embedded set affords
-EVAL_FILE = "eval.json"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = Non
     return Report(what, len(images), real, evaluator.sha256, metrics)
 
 
-def evaluate_real(data: str | None = None, n: int = DEFAULT_N,
+def evaluate_real(data: str | Path | None = None, n: int = DEFAULT_N,
                   evaluator: Evaluator | None = None) -> Report:
     """The floor alone: held-out real images of `data` (default embedded) against the reference."""
     evaluator = evaluator or load_evaluator()
@@ -119,12 +119,13 @@ def evaluate_real(data: str | None = None, n: int = DEFAULT_N,
     return Report("held-out real images", real.n_floor, real, evaluator.sha256, dict(real.floor))
 
 
-def evaluate_path(path: Path, n: int = DEFAULT_N, seed: int = 0, data: str | None = None,
+def evaluate_path(path: str | Path, n: int = DEFAULT_N, seed: int = 0, data: str | Path | None = None,
                   evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS) -> Report:
     """A run directory (n samples of its final generator; writes eval.json there) or an .npz of
     samples (`images` uint8 N×28×28 or float in [0, 1]). Real data: `data`, else the run's own,
     else the embedded digits. A conditional run's n samples are class-balanced, and it is also
     judged per digit on `per_class` samples asked for each (see metrics/conditional.py)."""
+    path = Path(path)
     if not path.is_dir():
         return evaluate_images(read_npz(path).images, str(path), load_dataset(data), n, evaluator)
     evaluator = evaluator or load_evaluator()

@@ -20,6 +20,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
 from counterfeit.data.embedded import load_embedded
+from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
 from counterfeit.metrics.split import SPLIT_METHOD, split_indices
@@ -61,6 +62,10 @@ def accuracy(net: EvaluatorNet, pixels: Tensor, labels: Tensor) -> float:
 def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
                     log: Callable[[str], None] = print) -> dict:
     """Train, then write the weights and their JSON record into `out_dir`; returns the record."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)  # first: a bad directory must not cost minutes of training
+    except OSError as err:
+        raise UserError(f"{out_dir}: cannot create directory ({err.strerror})") from None
     torch.manual_seed(settings.seed)
     torch.use_deterministic_algorithms(True)
     dataset = load_embedded()
@@ -107,7 +112,6 @@ def train_evaluator(out_dir: Path, settings: TrainSettings = TrainSettings(),
         "torch_threads": torch.get_num_threads(),
         "sha256": hashlib.sha256(weights).hexdigest(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / WEIGHTS_FILE, weights)
     atomic_write_text(out_dir / RECORD_FILE, json.dumps(record, indent=2) + "\n")
     return record

@@ -1,7 +1,10 @@
 """Kernel Inception Distance (Bińkowski et al. 2018): unbiased MMD² with a cubic polynomial kernel,
 averaged over random subsets (its std says how much to trust the mean).
 
-50 subsets of 1,000, as in the authors' reference code (torch-fidelity defaults to 100 of 1,000).
+50 subsets of 1,000, as in the authors' reference code (torch-fidelity defaults to 100 of 1,000),
+but never more than half of the smaller set: with n <= 1,000 images a subset of 1,000 would be
+the whole set every time, and the std 0. The estimator is unbiased at any subset size, so the
+mean does not move with it; the std grows as subsets shrink.
 Subsets are evaluated a group at a time, as batched matrix products: far fewer, larger kernels.
 """
 
@@ -34,8 +37,11 @@ def mmd2_unbiased(x: Tensor, y: Tensor) -> float:
 
 def kid(features_a: Tensor, features_b: Tensor, subsets: int = 50, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
-    """(mean, std) of MMD² over `subsets` random subsets of each set."""
-    size = min(subset_size, len(features_a), len(features_b))
+    """(mean, std) of MMD² over `subsets` random subsets of each set, each of
+    min(subset_size, n_a // 2, n_b // 2) images."""
+    size = min(subset_size, len(features_a) // 2, len(features_b) // 2)
+    if size < 2:  # the U-statistic needs two images a subset, and two subsets differ
+        raise ValueError(f"KID needs at least 4 samples in each set, got {len(features_a)} and {len(features_b)}")
     rng = torch.Generator().manual_seed(seed)
     picks = [(torch.randperm(len(features_a), generator=rng)[:size],
               torch.randperm(len(features_b), generator=rng)[:size]) for _ in range(subsets)]

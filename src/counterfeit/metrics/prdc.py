@@ -5,6 +5,11 @@ real image's k-NN ball; a real image is recalled if it falls inside some fake's 
 density / coverage: Naeem et al. 2020, k = 5. Density counts how many real balls hold each fake
 (≈ 1 for real data, > 1 where fakes crowd dense regions); coverage is the share of real images
 whose ball holds at least one fake.
+
+Ties: precision and recall count a point on a ball's edge as inside (`<=`, as Kynkäänniemi et al.'s
+code does); density and coverage count it as outside (`<`, as Naeem et al.'s reference,
+clovaai/generative-evaluation-prdc, does), so an exact copy of the real set has density 1, not
+(k + 1) / k: each real point's k-th neighbour sits exactly on its ball's edge.
 """
 
 from __future__ import annotations
@@ -37,12 +42,12 @@ def prdc(real: Tensor, fake: Tensor, real_radii_pr: Tensor | None = None,
         block = distances(squared)
         rows = slice(start, start + len(block))
         precise[rows] = (block <= real_radii_pr).any(dim=1)
-        balls_holding[rows] = (block <= real_radii_dc).sum(dim=1)
+        balls_holding[rows] = (block < real_radii_dc).sum(dim=1)
         recalled |= (block <= fake_radii[rows, None]).any(dim=0)
         nearest_fake = torch.minimum(nearest_fake, block.amin(dim=0))
     return {
         "precision": precise.float().mean().item(),
         "recall": recalled.float().mean().item(),
         "density": balls_holding.sum().item() / (K_DENSITY_COVERAGE * len(fake)),
-        "coverage": (nearest_fake <= real_radii_dc).float().mean().item(),
+        "coverage": (nearest_fake < real_radii_dc).float().mean().item(),
     }

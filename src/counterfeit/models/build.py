@@ -5,45 +5,40 @@ from __future__ import annotations
 from torch import nn
 
 from counterfeit.config import Config
-from counterfeit.models.conditional import (NUM_CLASSES, ConditionalConvDiscriminator,
-                                            ConditionalConvGenerator, ConditionalMLPDiscriminator,
-                                            ConditionalMLPGenerator)
+from counterfeit.data.labels import NUM_CLASSES
+from counterfeit.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from counterfeit.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan_normal
 from counterfeit.models.mlp import INITS as MLP_INITS
-from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
+from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
 
 INITS = {**MLP_INITS, "dcgan-normal": init_dcgan_normal}
 
 
 def build_generator(config: Config) -> nn.Module:
+    inputs = config.z_dim + (NUM_CLASSES if config.conditional else 0)  # a conditional G takes one-hot(y) too
     generator: nn.Module
-    if config.model == "dcgan":  # g_hidden: the channels at 7×7 and at 14×14
-        generator = DCGANGenerator(config.z_dim, config.g_hidden, config.g_output)
-    elif config.model == "cdcgan":
-        generator = ConditionalConvGenerator(config.z_dim, config.g_hidden, config.g_output)
-    elif config.model == "cmlp":
-        generator = ConditionalMLPGenerator(config.z_dim, config.g_hidden, config.activation,
-                                            config.g_output, config.leaky_slope)
+    if config.model in ("dcgan", "cdcgan"):  # g_hidden: the channels at 7×7 and at 14×14
+        generator = DCGANGenerator(inputs, config.g_hidden, config.g_output)
     else:
-        generator = MLPGenerator(config.z_dim, config.g_hidden, config.activation, config.g_output,
-                                 config.leaky_slope)
+        generator = MLPGenerator(inputs, config.g_hidden, config.activation, config.g_output, config.leaky_slope)
+    if config.conditional:
+        generator = ConditionalGenerator(generator, config.z_dim)
     INITS[config.init](generator)
     return generator
 
 
 def build_discriminator(config: Config) -> nn.Module:
-    aux_classes = NUM_CLASSES if config.aux_weight > 0 else 0
     discriminator: nn.Module
-    if config.model == "dcgan":  # d_hidden: the channels at 14×14 and at 7×7
+    if config.model in ("dcgan", "cdcgan"):  # d_hidden: the channels at 14×14 and at 7×7
         discriminator = DCGANDiscriminator(config.d_hidden, config.leaky_slope)
-    elif config.model == "cdcgan":
-        discriminator = ConditionalConvDiscriminator(config.d_hidden, config.leaky_slope, aux_classes)
-    elif config.model == "cmlp":
-        discriminator = ConditionalMLPDiscriminator(config.d_hidden, config.activation,
-                                                    config.d_dropout, config.leaky_slope, aux_classes)
-    else:
+    else:  # cmlp's D reads the label's one-hot beside the pixels
+        inputs = IMAGE_PIXELS + (NUM_CLASSES if config.conditional else 0)
         discriminator = MLPDiscriminator(config.d_hidden, config.activation, config.d_dropout,
-                                         config.leaky_slope)
+                                         config.leaky_slope, inputs)
+    if config.conditional:
+        conditioning = "projection" if config.model == "cdcgan" else "concatenation"
+        discriminator = ConditionalDiscriminator(discriminator, conditioning,
+                                                 NUM_CLASSES if config.aux_weight > 0 else 0)
     INITS[config.init](discriminator)
     return discriminator
 

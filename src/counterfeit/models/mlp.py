@@ -35,13 +35,15 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (B, 1, 28, 28) -> 784 -> [Linear -> activation -> dropout]* -> Linear 1 -> logit (B,)."""
+    """x (B, 1, 28, 28) -> 784 -> [Linear -> activation -> dropout]* -> Linear 1 -> logit (B,).
+
+    `inputs`: 784, or more when a conditional model appends a label's one-hot to the pixels."""
 
     def __init__(self, hidden: Sequence[int], activation: str = "relu", dropout: float = 0.0,
-                 leaky_slope: float = 0.2) -> None:
+                 leaky_slope: float = 0.2, inputs: int = IMAGE_PIXELS) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        width = IMAGE_PIXELS
+        width = inputs
         for h in hidden:
             layers += [nn.Linear(width, h), _activation(activation, leaky_slope)]  # (B, h)
             if dropout > 0:
@@ -51,7 +53,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x.reshape(x.shape[0], IMAGE_PIXELS)).squeeze(1)  # (B,)
+        return self.net(x.flatten(1)).squeeze(1)  # (B,)
 
 
 @torch.no_grad()

@@ -15,7 +15,7 @@ from counterfeit.report.html import axis_switch, chart_divs, esc, image, number,
 from counterfeit.report.page import run_floor
 from counterfeit.report.rundata import RunData, read_run
 from counterfeit.report.status import run_status
-from counterfeit.train.rundir import is_run_dir
+from counterfeit.rundir import is_run_dir
 
 EXPERIMENT_DEPTH = 2  # an experiment directory's runs lie this many levels below it, at most
 HIGHER_IS_BETTER = ("cond_accuracy", "cond_accuracy_min")

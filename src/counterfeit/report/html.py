@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from counterfeit import __version__
+from counterfeit._version import __version__
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.report.rundata import Picture

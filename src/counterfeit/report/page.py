@@ -13,7 +13,7 @@ from counterfeit.report.charts import RunCurves, bar_chart, curve, run_charts
 from counterfeit.report.html import axis_switch, chart_divs, esc, image, number, page, table, write_page
 from counterfeit.report.rundata import Picture, RunData, read_run
 from counterfeit.report.status import Status, run_status
-from counterfeit.train.rundir import REPORT_FILE
+from counterfeit.rundir import REPORT_FILE
 
 MAX_GRIDS = 100  # more grids than a slider can show: every k-th is kept (the last always), bounding the page
 DIGITS = list(range(10))

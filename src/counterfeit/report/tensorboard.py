@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from counterfeit.errors import ConfigError
-from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, SAMPLES_DIR, TENSORBOARD_DIR
+from counterfeit.rundir import CONFIG_FILE, METRICS_FILE, SAMPLES_DIR, TENSORBOARD_DIR
 
 SCALARS = {"d_loss": "loss/D", "g_loss": "loss/G", "d_real": "D_output/D(x)", "d_fake": "D_output/D(G(z))"}
 NOT_SCALARS = ("step", "eval_n", "images_seen", "epoch", "seconds")

@@ -3,12 +3,16 @@
 On these small models `Optimizer.step` spends longer in Python (hooks, grouping, checks) than its
 fused kernel takes, so after the first update we call that kernel directly on the optimiser's own
 state: the maths, the state and the `state_dict` (checkpoints) are those of `torch.optim.Adam`.
+Where this PyTorch cannot (`private_ops.fused_adam_works`), the optimisers are built unfused and
+every update is `optimizer.step()`.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from counterfeit import private_ops
 
 
 def adam_step(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
@@ -22,10 +26,4 @@ def adam_step(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
         for p in params:
             p.grad = None  # grads live only for the update: no memory held, no zero_grad needed
         return
-    steps = [state["step"] for state in states]
-    torch._foreach_add_(steps, 1)
-    beta1, beta2 = group["betas"]
-    torch._fused_adam_(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [],
-                       steps, amsgrad=group["amsgrad"], lr=group["lr"], beta1=beta1, beta2=beta2,
-                       weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
-                       grad_scale=None, found_inf=None)
+    private_ops.fused_adam_(group, params, grads, states)

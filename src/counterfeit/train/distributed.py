@@ -48,6 +48,12 @@ class World:
         n = batch.shape[0] // self.size
         return batch[self.rank * n:(self.rank + 1) * n]
 
+    def shard_each(self, batches: list[Tensor]) -> Tensor:
+        """This rank's rows of each global batch, back to back; one batch as it is (cat would copy
+        the whole batch every step)."""
+        parts = [self.shard(batch) for batch in batches]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
     def average(self, tensors: list[Tensor]) -> list[Tensor]:
         """The mean over ranks of each tensor, in one all-reduce; the tensors themselves in one process."""
         if self.size == 1:

@@ -12,16 +12,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from counterfeit import private_ops
+
 
 class EMA:
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)  # the average starts at w_0
+        self._lerp_ = private_ops.lerp_()
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        # lerp(avg, w, 1 - decay) = decay avg + (1 - decay) w, one fused op over all parameters
-        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()), 1.0 - self.decay)
+        # lerp(avg, w, 1 - decay) = decay avg + (1 - decay) w: one fused op over all parameters
+        # where this PyTorch has it (private_ops.lerp_)
+        self._lerp_(list(self.model.parameters()), list(model.parameters()), 1.0 - self.decay)
         # buffers (batch norm's running statistics) are already averages: take G's own
         for mine, theirs in zip(self.model.buffers(), model.buffers()):
             mine.copy_(theirs)

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from counterfeit.errors import UserError
-from counterfeit.train.step import StepOutput
+from counterfeit.train.state import StepOutput
 
 
 class NonFiniteLoss(UserError):

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from counterfeit.config import Config, from_mapping, to_toml
 from counterfeit.data.dataset import Dataset
 from counterfeit.errors import UserError
-from counterfeit.metrics.training import TrainingWatch
+from counterfeit.train.watch import TrainingWatch
 from counterfeit.train.checkpoint import Checkpoint, parse_checkpoint
 from counterfeit.train.distributed import World
 

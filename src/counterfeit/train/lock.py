@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Iterator
 
 from counterfeit.errors import UserError
+from counterfeit.rundir import LOCK_FILE
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; runs go unguarded there
     fcntl = None  # type: ignore[assignment]
 
-LOCK_FILE = "train.lock"
 
 
 @contextmanager
@@ -39,22 +39,3 @@ def run_lock(run_path: Path) -> Iterator[None]:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
-
-
-def is_held(run_path: Path) -> bool:
-    """Whether a process trains the run now. Probes with a shared lock taken and dropped at once
-    (the file is opened read-only and left unchanged); a trainer starting in that instant is told
-    the run is busy, which a second try resolves."""
-    if fcntl is None:
-        return False
-    try:
-        handle = open(run_path / LOCK_FILE, "rb")
-    except OSError:  # no lock file: never trained here
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False

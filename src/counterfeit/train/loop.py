@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,36 +13,38 @@ from torch import Tensor
 
 from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.dataset import Dataset
-from counterfeit.data.loading import load_dataset
+from counterfeit.data.labels import require_labels
+from counterfeit.data.loading import absolute_data, load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
-from counterfeit.labels import require_labels
-from counterfeit.metrics.training import TrainingWatch
-from counterfeit.report.live import RunViews
 from counterfeit.report.tensorboard import require_tensorboard
+from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
+                                RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path)
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.cadence import due
 from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
-from counterfeit.train.conditioning import next_real
+from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
+                                           use_device, world_from_env)
 from counterfeit.train.guard import NonFiniteGuard
+from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
 from counterfeit.train.lock import run_lock
 from counterfeit.train.progress import Progress
-from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
                                       resume_config, rewind)
-from counterfeit.train.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, PROGRESS_GIF, RAW_GENERATOR_FILE, RunDir,
-                                      check_new_run_dir, default_run_path)
-from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
-                                           use_device, world_from_env)
 from counterfeit.train.snapshots import Snapshots
-from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import StepOutput, gan_step
+from counterfeit.train.state import StepOutput, TrainState, build_state
+from counterfeit.train.step import make_step
 from counterfeit.train.vae import pretrain_vae
+from counterfeit.train.views import RunViews
+from counterfeit.train.watch import TrainingWatch
 from counterfeit.viz import plot_losses
 
 
 def train(config: Config, out: str | Path | None = None, quiet: bool = False) -> Path:
     """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
     this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
+    config = config.replace(data=absolute_data(config.data))  # the record must name the file from anywhere
     world = init_world(config)
     with leaving_together(world):
         path = Path(out) if out is not None else default_run_path(config)
@@ -59,8 +62,10 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
             path, config, {"data_source": dataset.source, "data_images": len(dataset),
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                            "processes": world.size})
-        with run_lock(path) if run else contextlib.nullcontext():
-            run_steps(run, state, dataset, watch, quiet, world)
+        with run_lock(path) if run else contextlib.nullcontext(), RunViews.of(run, state) as views:
+            seconds = run_steps(run, state, dataset, watch, quiet, world, views=views)
+            if run:
+                run.record_run_info(duration_seconds=seconds)
     return path
 
 
@@ -79,7 +84,11 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
         if checkpoint is not None:
             watch.replay(resumption.records)
         run = RunDir(path) if world.is_main else None
-        run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
+        state = build_state(config, world)
+        with RunViews.of(run, state) as views:
+            seconds = run_steps(run, state, dataset, watch, quiet, world, checkpoint, views)
+            if run:
+                run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv))
     return path
 
 
@@ -116,19 +125,14 @@ def load_data(config: Config) -> Dataset:
 
 
 def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
-              world: World, checkpoint: Checkpoint | None = None) -> None:
-    """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` is None
-    on the processes that write nothing."""
-    with RunViews(run, state) if run else contextlib.nullcontext() as views:  # report.html, TensorBoard
-        step_loop(run, state, dataset, watch, quiet, world, checkpoint, views)
-
-
-def step_loop(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
-              world: World, checkpoint: Checkpoint | None, views: RunViews | None) -> None:
+              world: World, checkpoint: Checkpoint | None = None, views: RunViews | None = None) -> float:
+    """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` and
+    `views` are None on the processes that write nothing. Returns the run's seconds on the clock of
+    metrics.jsonl: a resumed run's include those before its checkpoint (VAE pre-training is not counted)."""
     config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
-    sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 2, labels=labels)
+    sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
     snapshots = Snapshots(state, run) if run else None
     append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
     extras = {"snapshots": snapshots} if snapshots else {}  # checkpointed with the state
@@ -142,13 +146,14 @@ def step_loop(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                         plain_every=max(config.log_every, config.steps // 20))
     started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
     agreed_stop = Agreement(world)  # every process stops at the same step
+    step = make_step(state)  # chosen once: the hand-written MLP step or autograd
     with stop_on_signals() as stop:
         try:
             while state.step < config.steps:
                 real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
-                output = gan_step(real, state, labels)
+                output = step(real, labels)
                 guard.watch(output)
-                if state.step == 1 or state.step % config.log_every == 0 or state.step == config.steps:
+                if state.step == 1 or due(state.step, config.log_every, config.steps):
                     guard.check(state.step, last_checkpoint)  # no NaN in the log
                     record = log_record(output, state, time.perf_counter() - started, len(dataset))
                     append(record)
@@ -158,14 +163,14 @@ def step_loop(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                 if snapshots:
                     snapshots.take(state)
                 signum = agreed_stop(stop.signum or 0)
-                if (state.step % config.checkpoint_every == 0 or state.step == config.steps or signum
-                        or watch.stop):
+                if due(state.step, config.checkpoint_every, config.steps) or signum or watch.stop:
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
                     rngs = rng_states(state)  # every process's, gathered for rank 0's checkpoint
                     if run:
                         last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
                                                           keep=config.keep_checkpoints, rngs=rngs, extras=extras)
-                        views.refresh(running=not signum)
+                    if views:
+                        views.refresh(running=True)  # report.html and TensorBoard, up to this checkpoint
                 if signum:
                     saved, where = ((f"checkpoint {last_checkpoint}", run.path) if run
                                     else ("rank 0's checkpoint", "RUN_DIR"))
@@ -180,8 +185,16 @@ def step_loop(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     if run and snapshots:
         records = run.read_metrics()  # read once for both plots
         finish(state, run, snapshots, records)
-        watch.finish(records, run.path / "metrics.png")
-        views.refresh(running=False)
+        watch.finish(records, run.path / METRICS_PLOT)
+    return round(time.perf_counter() - started, 3)
+
+
+def next_real(sampler: InMemorySampler, world: World, n_critic: int) -> tuple[Tensor, Tensor | None]:
+    """n_critic batches back to back (this process's rows of each), and their labels when the
+    sampler has them."""
+    batches = [sampler.next_labelled() for _ in range(n_critic)]
+    labels = None if batches[0][1] is None else world.shard_each([labels for _, labels in batches])
+    return world.shard_each([images for images, _ in batches]), labels
 
 
 def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, world: World,
@@ -219,4 +232,4 @@ def finish(state: TrainState, run: RunDir, snapshots: Snapshots, records: list[d
         run.save_weights(RAW_GENERATOR_FILE, state.generator)
     run.save_weights(DISCRIMINATOR_FILE, state.discriminator)
     snapshots.write_gif(run.path / PROGRESS_GIF)
-    plot_losses(records, run.path / "losses.png", title=f"{state.config.preset}: losses")
+    plot_losses(records, run.path / LOSSES_PLOT, title=f"{state.config.preset}: losses")

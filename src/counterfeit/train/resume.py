@@ -10,18 +10,20 @@ starts over, so what it wrote before step 0 (VAE pre-training) goes too.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import (Config, from_mapping, load_run_config, read_toml, resolve_epochs,
+from counterfeit.config import (Config, from_mapping, read_toml, resolve_epochs,
                                 steps_turn_off_epochs, to_dict, to_toml)
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.loading import absolute_data
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, processes_of
-from counterfeit.train.rundir import CONFIG_FILE, METRICS_FILE, RunDir, is_run_dir
-from counterfeit.train.vae import VAE_LOG_FILE, VAE_SAMPLES_FILE
+from counterfeit.train.checkpoint import Checkpoint, CheckpointError, processes_of
+from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
+                                is_run_dir, load_run_config)
 
 MAY_CHANGE = ("steps", "epochs", "tensorboard")  # tensorboard: a view of the run, not its maths
 
@@ -33,6 +35,8 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     if not is_run_dir(run_path):
         raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
     saved = load_run_config(run_path)
+    if "data" in overrides:
+        overrides = {**overrides, "data": _given_data(overrides["data"], saved.data)}
     wanted = saved.replace(**steps_turn_off_epochs(overrides)) if overrides else saved
     key = _first_difference(saved, wanted)
     if key is not None:
@@ -44,6 +48,17 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
             raise ConfigError(f"{run_path / CONFIG_FILE}: [run] data_images is missing, so epochs cannot change")
         wanted = resolve_epochs(wanted, images)
     return wanted
+
+
+def _given_data(given: str | os.PathLike[str], recorded: str) -> str:
+    """`--data` given to a resume, as the run spells it when both name the same file: a run
+    records an absolute path (an older one, the path as it was given)."""
+    given = absolute_data(given)
+    try:
+        same = given != recorded and os.path.samefile(given, recorded)
+    except OSError:  # either is missing: they are compared as spelled
+        same = False
+    return recorded if same else given
 
 
 def check_checkpoint_config(checkpoint: Checkpoint, config: Config) -> None:

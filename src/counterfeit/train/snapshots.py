@@ -11,13 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from counterfeit.labels import snapshot_inputs
-from counterfeit.models.conditional import call_generator
-from counterfeit.train.rundir import RunDir
+from counterfeit.rundir import RunDir
+from counterfeit.sampling import render
+from counterfeit.sampling.labels import snapshot_inputs
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.cadence import due
 from counterfeit.train.state import TrainState
-from counterfeit.viz import image_grid, save_grid, to_uint8, write_gif
+from counterfeit.viz import image_grid, save_grid, write_gif
 
 GIF_SECONDS = 12.0  # a long run's GIF plays in about this long; frames stay 40..400 ms each
 GIF_MAX_FRAMES = 200  # ~30 kB a frame of noisy early digits: longer runs keep every k-th frame
@@ -26,7 +28,7 @@ GIF_MAX_FRAMES = 200  # ~30 kB a frame of noisy early digits: longer runs keep e
 class Snapshots:
     def __init__(self, state: TrainState, run: RunDir) -> None:
         config = state.config
-        rng = torch.Generator(state.device).manual_seed(config.seed + 3)
+        rng = torch.Generator(state.device).manual_seed(stream_seed(config.seed, Stream.SNAPSHOTS))
         # (grid_size, z_dim); a conditional run's labels and columns make it a class grid
         self.fixed_noise, self.fixed_labels, self.columns = snapshot_inputs(config, state.prior, rng, state.device)
         self.run, self.config = run, config
@@ -36,8 +38,7 @@ class Snapshots:
     def take(self, state: TrainState) -> None:
         """At step 0, every sample_every / frame_every steps, and at the last step."""
         config, step = state.config, state.step
-        last = step == config.steps
-        png, frame = step % config.sample_every == 0 or last, step % config.frame_every == 0 or last
+        png, frame = due(step, config.sample_every, config.steps), due(step, config.frame_every, config.steps)
         if not (png or frame):
             return
         images = render(state.sampling_generator, self.fixed_noise, config.pixel_range, self.fixed_labels)
@@ -55,7 +56,7 @@ class Snapshots:
         """The frames up to a checkpoint, but for the last frame of a finished run that is now
         extended: an uninterrupted run of the new length has no frame there."""
         kept = [i for i, step in enumerate(saved["steps"].tolist())
-                if step % self.config.frame_every == 0 or step == self.config.steps]
+                if due(step, self.config.frame_every, self.config.steps)]
         self.frames = [saved["frames"][i].numpy().copy() for i in kept]
         self.frame_steps = [int(saved["steps"][i]) for i in kept]
 
@@ -65,13 +66,3 @@ class Snapshots:
         frame_ms = int(min(400, max(40, 1000 * GIF_SECONDS / len(frames))))
         write_gif([image_grid(images, self.columns, scale=2) for images in frames], path, frame_ms=frame_ms)
 
-
-@torch.no_grad()
-def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float],
-           labels: Tensor | None = None) -> np.ndarray:
-    """G(z[, y]) in eval mode (batch norm's running statistics), as uint8 (N, 28, 28)."""
-    was_training = generator.training
-    generator.eval()
-    images = to_uint8(call_generator(generator, z, labels), pixel_range)
-    generator.train(was_training)
-    return images

@@ -7,16 +7,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
+from counterfeit import private_ops
 from counterfeit.config import Config
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.priors import Prior
+from counterfeit.seeds import Stream, rank_seed, stream_seed
 from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import World
 from counterfeit.train.ema import EMA
-from counterfeit.train.mlp_step import MLPStep
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What a step returns: detached tensors; reading them syncs the device, so the loop does it
+    on log steps only."""
+
+    d_loss: Tensor
+    g_loss: Tensor
+    d_real_logits: Tensor
+    d_fake_logits: Tensor
 
 
 @dataclass
@@ -33,7 +45,6 @@ class TrainState:
     ema: EMA | None = None  # the average of G's weights, when config.ema > 0
     step: int = 0  # updates completed
     world: World = World()  # which process of how many (torchrun); one by default
-    mlp: MLPStep | None = None  # the hand-written backward passes, for plain fully connected nets
 
     @property
     def images_seen(self) -> int:
@@ -45,11 +56,24 @@ class TrainState:
         """The generator that snapshots, saved weights and evaluation use: the average when on."""
         return self.ema.model if self.ema is not None else self.generator
 
+    def noise(self, n: int, draws: int = 1) -> Tensor:
+        """This process's slice of each of `draws` global draws of n rows per process, drawn at once
+        (as many consecutive draws would give them): N processes use the noise one process would."""
+        z = self.prior.sample(draws * n * self.world.size, self.noise_rng, self.device)
+        return z if self.world.size == 1 else torch.cat([self.world.shard(part) for part in z.chunk(draws)])
+
+    def end_step(self) -> None:
+        """After a step's updates: the EMA follows G, and the step is counted."""
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        self.step += 1
+
 
 def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
-    # fused Adam: one kernel over all parameters instead of a loop of small ops (CPU and CUDA).
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps,
-                            fused=device.type in ("cpu", "cuda"))
+    # fused Adam: one kernel over all parameters instead of a loop of small ops (CPU and CUDA),
+    # where this PyTorch has it (train/adam.py calls the kernel directly)
+    fused = device.type in ("cpu", "cuda") and private_ops.fused_adam_works()
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps, fused=fused)
 
 
 def build_state(config: Config, world: World = World()) -> TrainState:
@@ -61,8 +85,8 @@ def build_state(config: Config, world: World = World()) -> TrainState:
     generator = build_generator(config).to(device)
     discriminator = build_discriminator(config).to(device)
     if world.rank > 0:  # each process's rows get their own dropout masks; rank 0 keeps one process's
-        torch.manual_seed(config.seed + 1_000_003 * world.rank)
-    noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        torch.manual_seed(rank_seed(config.seed, world.rank))
+    noise_rng = torch.Generator(device=device).manual_seed(stream_seed(config.seed, Stream.NOISE))
     return TrainState(
         config=config,
         generator=generator,
@@ -75,5 +99,4 @@ def build_state(config: Config, world: World = World()) -> TrainState:
         device=device,
         world=world,
         ema=EMA(generator, config.ema) if config.ema > 0 else None,
-        mlp=MLPStep.build(config, generator, discriminator, config.batch_size // world.size, device),
     )

@@ -21,15 +21,15 @@ from torch import Tensor
 
 from counterfeit.data.sampler import InMemorySampler
 from counterfeit.models.vae import MLPEncoder
-from counterfeit.train.rundir import RunDir
-from counterfeit.train.snapshots import render
+from counterfeit.rundir import VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir
+from counterfeit.sampling import render
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.cadence import due
 from counterfeit.train.state import TrainState
 from counterfeit.viz import save_grid
 
 VAE_LR = 1e-3  # Adam for encoder and decoder alike
 PRIOR_STD = {"normal": 1.0, "sphere": 1.0, "uniform": 1.0 / math.sqrt(3.0)}
-VAE_LOG_FILE = "vae.jsonl"
-VAE_SAMPLES_FILE = "vae_samples.png"
 
 
 def vae_loss(x01: Tensor, recon01: Tensor, mean: Tensor, log_var: Tensor,
@@ -51,8 +51,8 @@ def pretrain_vae(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: b
     encoder = MLPEncoder(config.z_dim, leaky_slope=config.leaky_slope).to(state.device)
     params = [*encoder.parameters(), *generator.parameters()]
     optimizer = torch.optim.Adam(params, lr=VAE_LR)
-    sampler = InMemorySampler(pixels, config.batch_size, seed=config.seed + 4)
-    rng = torch.Generator(state.device).manual_seed(config.seed + 5)
+    sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.VAE_BATCHES))
+    rng = torch.Generator(state.device).manual_seed(stream_seed(config.seed, Stream.VAE_NOISE))
     if run and not quiet:
         print(f"pre-training G as a VAE decoder: {config.vae_steps} steps", file=sys.stderr, flush=True)
     started = time.perf_counter()
@@ -66,7 +66,7 @@ def pretrain_vae(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: b
         optimizer.zero_grad(set_to_none=True)
         (reconstruction + kl).backward()
         optimizer.step()
-        if run and (step == 1 or step % config.log_every == 0 or step == config.vae_steps):
+        if run and (step == 1 or due(step, config.log_every, config.vae_steps)):
             run.append_jsonl(VAE_LOG_FILE, {
                 "step": step, "loss": (reconstruction + kl).item(), "reconstruction": reconstruction.item(),
                 "kl": kl.item(), "seconds": round(time.perf_counter() - started, 3)})
@@ -79,5 +79,6 @@ def pretrain_vae(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: b
 def save_decoder_samples(state: TrainState, run: RunDir) -> None:
     """The pre-trained decoder on draws from the GAN's prior: where the GAN starts."""
     config = state.config
-    z = state.prior.sample(config.grid_size, torch.Generator(state.device).manual_seed(config.seed + 6), state.device)
+    rng = torch.Generator(state.device).manual_seed(stream_seed(config.seed, Stream.VAE_GRID))
+    z = state.prior.sample(config.grid_size, rng, state.device)
     save_grid(render(state.generator, z, config.pixel_range), run.path / VAE_SAMPLES_FILE)

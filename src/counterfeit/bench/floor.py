@@ -1,0 +1,152 @@
+"""The floor of a step: the weight products (matrix products and convolutions) that one textbook
+step's maths cannot avoid, and nothing else, run back to back through the same ATen ops.
+
+Every Linear, Conv2d and ConvTranspose2d layer of G and D is found by running each network once on
+a batch, and contributes per pass over b rows:
+    forward      the layer's product
+    grad input   the product that carries the gradient to the layer's input
+    grad weight  the product that gives the weight's gradient
+One textbook step (separate D passes over real and fake, batch b each) needs:
+    D update: G forward; D forward on real and on fake; D backward on both (grad weight of every
+              layer, grad input of every layer but the first: images need no gradient)
+    G update: G forward, D forward; D backward (grad input of every layer; D's weight grads are
+              not part of the maths, the textbook computes and discards them); G backward (grad
+              weight of every layer, grad input of every layer but the first: z needs no gradient)
+With n_critic > 1 the D update counts n_critic times. An AC-GAN head's backward on fake rows in
+D's update is counted, though its output enters no loss there: D returns one tensor that the step
+slices, so autograd runs that backward on zeros, as the textbook does (a few MFLOP).
+Each grad of a convolution costs as many FLOPs as its forward (PyTorch's FLOP counter agrees; a
+test checks the whole count against it on our step).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from counterfeit.bench.gemm import Gemm
+from counterfeit.config import Config
+from counterfeit.models import build_discriminator, build_generator
+from counterfeit.models.conditional import call_generator
+
+PRODUCT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
+
+
+@dataclass(frozen=True)
+class Layer:
+    module: nn.Module  # one of PRODUCT_LAYERS
+    input_shape: tuple[int, ...]  # what it sees at batch b
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A convolution's forward, or its backward for the input and/or the weight gradient."""
+
+    input_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    transposed: bool
+    output_padding: tuple[int, ...]
+    forward: bool
+    input_grad: bool = False
+    weight_grad: bool = False
+
+    def output_shape(self) -> tuple[int, ...]:
+        n, _, *spatial = self.input_shape
+        k = self.weight_shape[2:]
+        if self.transposed:
+            out = [(s - 1) * st - 2 * p + kk + op
+                   for s, st, p, kk, op in zip(spatial, self.stride, self.padding, k, self.output_padding)]
+            return (n, self.weight_shape[1], *out)
+        return (n, self.weight_shape[0], *[(s + 2 * p - kk) // st + 1
+                                           for s, st, p, kk in zip(spatial, self.stride, self.padding, k)])
+
+    @property
+    def flops(self) -> int:
+        """2 x (positions the kernel visits) x (weights): on the output grid for a convolution, on
+        the input grid for a transposed one."""
+        grid = self.input_shape if self.transposed else self.output_shape()
+        one = 2 * grid[0] * math.prod(grid[2:]) * math.prod(self.weight_shape)
+        return one if self.forward else one * (int(self.input_grad) + int(self.weight_grad))
+
+    def runner(self) -> Callable[[], object]:
+        x, w = torch.randn(self.input_shape), torch.randn(self.weight_shape)
+        args = (self.stride, self.padding, (1,) * len(self.stride), self.transposed, self.output_padding, 1)
+        if self.forward:
+            return lambda: torch.ops.aten.convolution(x, w, None, *args)
+        grad = torch.randn(self.output_shape())
+        mask = [self.input_grad, self.weight_grad, False]
+        return lambda: torch.ops.aten.convolution_backward(grad, x, w, None, *args, mask)
+
+
+Product = Gemm | Conv
+
+
+def trace_layers(module: nn.Module, *inputs: Tensor) -> list[Layer]:
+    """The product layers of `module` in the order one forward pass calls them, with their inputs' shapes."""
+    layers: list[Layer] = []
+    hooks = [m.register_forward_hook(lambda m, args, out: layers.append(Layer(m, tuple(args[0].shape))))
+             for m in module.modules() if isinstance(m, PRODUCT_LAYERS)]
+    try:
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return layers
+
+
+def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool) -> list[Product]:
+    m = layer.module
+    if isinstance(m, nn.Linear):
+        rows, k, n = math.prod(layer.input_shape[:-1]), m.in_features, m.out_features
+        return ([Gemm(rows, k, n, b_t=True)] if forward else []) + \
+               ([Gemm(n, rows, k, a_t=True)] if weight_grad else []) + ([Gemm(rows, n, k)] if input_grad else [])
+    conv = dict(input_shape=layer.input_shape, weight_shape=tuple(m.weight.shape), stride=tuple(m.stride),
+                padding=tuple(m.padding), transposed=isinstance(m, nn.ConvTranspose2d),
+                output_padding=tuple(m.output_padding))
+    if forward:
+        return [Conv(**conv, forward=True)]
+    return [Conv(**conv, forward=False, input_grad=input_grad, weight_grad=weight_grad)] if weight_grad or input_grad else []
+
+
+def _forward(layers: list[Layer]) -> list[Product]:
+    return [p for layer in layers for p in _products(layer, True, False, False)]
+
+
+def _backward(layers: list[Layer], weight_grads: bool, first_input_grad: bool) -> list[Product]:
+    return [p for i, layer in reversed(list(enumerate(layers)))
+            for p in _products(layer, False, weight_grads, i > 0 or first_input_grad)]
+
+
+def step_products(config: Config) -> list[Product]:
+    b = config.batch_size
+    generator, discriminator = build_generator(config), build_discriminator(config)
+    labels = torch.zeros(b, dtype=torch.long) if config.conditional else None
+    g = trace_layers(generator, torch.zeros(b, config.z_dim), *([labels] if labels is not None else []))
+    fake = call_generator(generator.eval(), torch.zeros(b, config.z_dim), labels).detach()
+    d = trace_layers(discriminator, fake, *([labels] if labels is not None else []))
+    d_update = _forward(g) + 2 * _forward(d) + 2 * _backward(d, weight_grads=True, first_input_grad=False)
+    g_update = (_forward(g) + _forward(d) + _backward(d, weight_grads=False, first_input_grad=True)
+                + _backward(g, weight_grads=True, first_input_grad=False))
+    return config.n_critic * d_update + g_update
+
+
+def step_flops(config: Config) -> int:
+    return sum(product.flops for product in step_products(config))
+
+
+def floor_runner(products: list[Product]) -> Callable[[], None]:
+    """Runs every product back to back, each on preallocated operands of its own shape."""
+    runners = [p.runner() for p in products]
+
+    def run() -> None:
+        for runner in runners:
+            runner()
+
+    return run

@@ -1,0 +1,141 @@
+"""The run directory: the unit of record of a training run. Every file name of it lives here.
+
+    config.toml                 resolved config + [run] data, command line, git commit, library
+                                versions, and at the end the run's duration
+    metrics.jsonl               one JSON object per log line
+    samples/step_NNNNNN.png     grids of the same fixed noise
+    checkpoints/step_NNNNNN.safetensors
+    progress.gif, losses.png    written at the end; metrics.png too when eval_every > 0
+    generator.safetensors, discriminator.safetensors
+    generator_raw.safetensors   G's own weights when ema > 0 (generator.safetensors is the average)
+    vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
+    eval.json                   the last `counterfeit eval` of the run
+    train.lock                  held by the process training the run
+    report.html                 the run on one page (counterfeit/report/), refreshed at each checkpoint
+    tensorboard/                TensorBoard event files when tensorboard = true
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save as safetensors_bytes
+
+from counterfeit._version import __version__
+from counterfeit.config import Config, from_mapping, read_toml, to_toml
+from counterfeit.errors import UserError
+from counterfeit.fileio import atomic_write_bytes, atomic_write_text
+from counterfeit.provenance import provenance
+
+CONFIG_FILE = "config.toml"
+METRICS_FILE = "metrics.jsonl"
+SAMPLES_DIR = "samples"
+GENERATOR_FILE = "generator.safetensors"
+DISCRIMINATOR_FILE = "discriminator.safetensors"
+RAW_GENERATOR_FILE = "generator_raw.safetensors"
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_NAME = re.compile(r"^step_(\d{6,})\.safetensors$")  # in CHECKPOINT_DIR; the group: the step
+PROGRESS_GIF = "progress.gif"
+LOSSES_PLOT = "losses.png"
+METRICS_PLOT = "metrics.png"
+VAE_LOG_FILE = "vae.jsonl"
+VAE_SAMPLES_FILE = "vae_samples.png"
+EVAL_FILE = "eval.json"
+LOCK_FILE = "train.lock"
+REPORT_FILE = "report.html"
+TENSORBOARD_DIR = "tensorboard"
+
+
+def default_run_path(config: Config, root: Path = Path("runs")) -> Path:
+    return root / f"{config.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / CONFIG_FILE).is_file()
+
+
+def check_new_run_dir(path: Path) -> None:
+    """Refuse to write into a non-empty directory: whatever is there stays untouched."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {path}: exists and is not a directory")
+    nearest = next(folder for folder in path.absolute().parents if folder.exists())
+    if not nearest.is_dir():
+        raise UserError(f"--out {path}: {nearest} is not a directory")
+    if path.is_dir() and any(path.iterdir()):
+        what = "is an existing run" if is_run_dir(path) else "is not empty and is not a run"
+        raise UserError(f"--out {path}: {what}; choose a new directory")
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.samples = path / SAMPLES_DIR
+
+    @classmethod
+    def create(cls, path: Path, config: Config, run_info: dict[str, Any]) -> "RunDir":
+        check_new_run_dir(path)
+        try:
+            (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"--out {path}: cannot create the run directory ({err.strerror})") from None
+        run = cls(path)
+        atomic_write_text(path / CONFIG_FILE, to_toml(config, {**run_info, **provenance(), **environment()}))
+        return run
+
+    def record_run_info(self, **values: Any) -> None:
+        """Add or replace keys of config.toml's [run] table (a finished run's duration, ...)."""
+        path = self.path / CONFIG_FILE
+        run_info = read_toml(path).get("run", {})
+        atomic_write_text(path, to_toml(load_run_config(self.path), {**run_info, **values}))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        self.append_jsonl(METRICS_FILE, record)
+
+    def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
+        with open(self.path / name, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        return read_metrics(self.path)
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples / f"step_{step:06d}.png"
+
+    def save_weights(self, name: str, module: torch.nn.Module) -> None:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+        atomic_write_bytes(self.path / name, safetensors_bytes(tensors))
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The config a run was trained with (its `[run]` record aside)."""
+    values = read_toml(run_dir / CONFIG_FILE)
+    values.pop("run", None)
+    return from_mapping(values, str(run_dir / CONFIG_FILE))
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    metrics = path / METRICS_FILE
+    if not metrics.exists():
+        return []
+    return [json.loads(line) for line in metrics.read_text("utf-8").splitlines() if line.strip()]
+
+
+def environment() -> dict[str, Any]:
+    """Library versions and machine, recorded so a run can be compared or reproduced later."""
+    return {
+        "counterfeit": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+

@@ -1,0 +1,60 @@
+"""The one way images are drawn from G: in eval mode (batch norm's running statistics), without a
+graph, as uint8 (N, 28, 28). `sample`, class grids, training snapshots, the in-training evaluation,
+`eval` and `interpolate` all come through `render`."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from counterfeit.config import Config
+from counterfeit.data.labels import NUM_CLASSES
+from counterfeit.models.conditional import call_generator
+from counterfeit.priors import Prior
+from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, per_class_labels
+from counterfeit.viz import to_uint8
+
+CHUNK = 1000  # rows per forward pass: bounds memory, whatever n is
+
+
+@torch.no_grad()
+def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float],
+           labels: Tensor | None = None) -> np.ndarray:
+    """G(z[, y]) as uint8 (N, 28, 28), in eval mode; G's own mode is put back afterwards."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        chunks = [to_uint8(call_generator(generator, z[i:i + CHUNK], None if labels is None else labels[i:i + CHUNK]),
+                           pixel_range) for i in range(0, len(z), CHUNK)]
+    finally:
+        generator.train(was_training)
+    return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
+
+
+def generate(generator: nn.Module, config: Config, n: int, seed: int = 0,
+             labels: Tensor | None = None) -> np.ndarray:
+    """n images from z drawn with their own RNG seeded `seed`, on G's device. A conditional run
+    draws `labels` (n,), by default 0-9 in turn (a class-balanced sample)."""
+    device = next(generator.parameters()).device
+    if config.conditional and labels is None:
+        labels = balanced_labels(n)
+    z = Prior(config.prior, config.z_dim).sample(n, torch.Generator(device).manual_seed(seed), device)
+    return render(generator, z, config.pixel_range, None if labels is None else labels.to(device))
+
+
+def class_grid(generator: nn.Module, config: Config, per_class: int, seed: int = 0) -> tuple[np.ndarray, Tensor]:
+    """A conditional run's (10 * per_class) images, one row per digit, each column one z."""
+    device = next(generator.parameters()).device
+    z, labels = class_grid_inputs(Prior(config.prior, config.z_dim), per_class,
+                                  torch.Generator(device).manual_seed(seed), device)
+    return render(generator, z, config.pixel_range, labels), labels.cpu()
+
+
+def draw_per_class(generator: nn.Module, config: Config, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`per_class` samples of every digit: images uint8 (10 * per_class, 28, 28) and the labels asked for."""
+    labels = per_class_labels(per_class)
+    return generate(generator, config, len(labels), seed=seed, labels=labels), labels.numpy()
+
+
+__all__ = ["NUM_CLASSES", "class_grid", "draw_per_class", "generate", "render"]

@@ -1,0 +1,184 @@
+"""An MLP's forward and backward pass written out by hand.
+
+For the fully connected presets autograd's bookkeeping, fresh allocations and separate bias,
+activation and dropout kernels cost as much as a third of a step on a laptop CPU. A Linear
+layer's calculus is three matrix products, so we run them ourselves:
+
+    forward      y = act(x @ W.T + b) * mask          (mask: dropout's keep / (1 - p), or none)
+    backward     g_z = act'(.) * mask * g_y            (from y itself: act is monotone, y > 0 iff z > 0)
+                 g_W = g_z.T @ x,  g_b = sum(g_z),  g_x = g_z @ W
+
+On the CPU, the forward product (with its bias and activation fused in) and g_x go through
+oneDNN's matmul, as PyTorch's own compiler does for Linear layers, and g_W through MKL's sgemm
+(`torch.mm`): on this project's AMD machine oneDNN was 10-35% faster than MKL for the first two
+and not for the third (docs/benchmarks.md). Products under 4 M multiply-adds stay on MKL too
+(oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or where this
+PyTorch lacks oneDNN's Linear (`torch.addmm`/`torch.mm`; `private_ops.onednn_linear` decides).
+
+`MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
+call), so loading a checkpoint or averaging gradients needs nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from counterfeit import private_ops
+
+ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
+
+
+ONEDNN_MIN_MULTIPLY_ADDS = 2**22
+
+
+@dataclass(frozen=True)
+class Layer:
+    linear: nn.Linear
+    activation: str | None  # a key of ACTIVATIONS' values, or None for a raw output (logits)
+    slope: float = 0.0  # LeakyReLU's negative slope
+    dropout: float = 0.0
+
+
+def layers_of(net: nn.Sequential) -> list[Layer] | None:
+    """The Linear -> activation [-> Dropout] pattern of `net`, or None if it holds anything else."""
+    layers: list[Layer] = []
+    for module in net:
+        if isinstance(module, nn.Linear):
+            layers.append(Layer(module, None))
+        elif type(module) in ACTIVATIONS and layers and layers[-1].activation is None:
+            slope = module.negative_slope if isinstance(module, nn.LeakyReLU) else 0.0
+            layers[-1] = Layer(layers[-1].linear, ACTIVATIONS[type(module)], slope)
+        elif isinstance(module, nn.Dropout) and layers and layers[-1].activation in ("relu", "leaky_relu"):
+            layers[-1] = Layer(layers[-1].linear, layers[-1].activation, layers[-1].slope, module.p)
+        else:
+            return None
+    return layers or None
+
+
+class MLPPass:
+    """One net's forward and backward by hand; gradient and mask buffers allocated once."""
+
+    def __init__(self, layers: list[Layer], rows: int, device: torch.device) -> None:
+        self.layers = layers
+        self.onednn = private_ops.onednn_linear() if device.type == "cpu" else None
+        widths = [layer.linear.out_features for layer in layers]
+        self.outputs: list[Tensor] = []  # of the last forward, kept for its backward
+        # the gradient at each layer's output, turned in place into that at its pre-activation
+        self.grads = [torch.empty(rows, n, device=device) for n in widths]
+        self.masks = [torch.empty(rows, n, device=device) if layer.dropout else None
+                      for layer, n in zip(layers, widths)]
+        self.parameter_grads = [torch.empty_like(p) for p in self.parameters]
+        # True: dropout masks from nn.Dropout's own (serial) Bernoulli draws, equal to the
+        # textbook loop's; False: the same distribution from a vectorised generator (below)
+        self.exact_dropout = False
+
+    @property
+    def parameters(self) -> list[Tensor]:
+        """In the module's own order (weight, bias per layer): the order of its optimiser's params."""
+        return [p for layer in self.layers for p in (layer.linear.weight, layer.linear.bias)]
+
+    def draw_masks(self, rows: slice) -> None:
+        """Dropout's masks for `rows`, layer after layer, drawn from torch's global RNG (so they
+        are checkpointed and differ per process as nn.Dropout's do): keep ~ Bernoulli(1 - p),
+        then / (1 - p), as nn.Dropout computes them."""
+        masks = [(mask[rows], layer.dropout) for layer, mask in zip(self.layers, self.masks) if mask is not None]
+        if self.exact_dropout or any(mask.device.type != "cpu" for mask, _ in masks):
+            for mask, p in masks:  # nn.Dropout's own draws, number for number
+                mask.bernoulli_(1 - p).div_(1 - p)
+        elif masks:
+            _bernoulli_masks(masks)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The net on `x` (rows, in), with the masks drawn for those rows. Call under no_grad."""
+        rows = x.shape[0]
+        self.outputs = []
+        for layer, mask in zip(self.layers, self.masks):
+            x = self._linear(x, layer)
+            if mask is not None:
+                x.mul_(mask[:rows])
+            self.outputs.append(x)
+        return x
+
+    def backward(self, x: Tensor, grad: Tensor, *, parameter_grads: bool, input_grad: bool,
+                 rows: slice = slice(None)) -> tuple[list[Tensor], Tensor | None]:
+        """From the gradient at the output of `rows` of the last `forward(x)` back to the input:
+        the parameter gradients (buffers, valid until the next backward) and the gradient at
+        x[rows]. Under no_grad."""
+        n = grad.shape[0]
+        for i in reversed(range(len(self.layers))):
+            layer, mask, y = self.layers[i], self.masks[i], self.outputs[i][rows]
+            g = self.grads[i][:n]
+            if mask is not None:  # dropout's backward, then the activation's, as autograd
+                torch.mul(grad, mask[:n], out=g)
+                grad = g
+            _activation_backward(grad, y, layer, out=g)
+            if parameter_grads:
+                torch.mm(g.t(), (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
+                torch.sum(g, 0, out=self.parameter_grads[2 * i + 1])
+            if i > 0 or input_grad:
+                grad = self._times_weight(g, layer.linear.weight)
+        return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
+
+    def _use_onednn(self, rows: int, weight: Tensor) -> bool:
+        # oneDNN's call costs ~30 us more than MKL's before any arithmetic: for small products
+        # (a logit layer of width 1, say) that is more than it saves
+        return self.onednn is not None and rows * weight.numel() >= ONEDNN_MIN_MULTIPLY_ADDS
+
+    def _linear(self, x: Tensor, layer: Layer) -> Tensor:
+        """act(x @ W.T + b), a new tensor."""
+        weight, bias = layer.linear.weight, layer.linear.bias
+        if self._use_onednn(x.shape[0], weight):
+            attr = layer.activation or "none"
+            return self.onednn(x, weight, bias, attr, [layer.slope] if attr == "leaky_relu" else [], "")
+        y = torch.addmm(bias, x, weight.t())
+        _activate_(y, layer)
+        return y
+
+    def _times_weight(self, g: Tensor, weight: Tensor) -> Tensor:
+        """g @ W, a new tensor: oneDNN's Linear with W.T as its weight (a view, no copy)."""
+        if self._use_onednn(g.shape[0], weight):
+            return self.onednn(g, weight.t(), None, "none", [], "")
+        return torch.mm(g, weight)
+
+
+def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:
+    """Masks of Bernoulli(1 - p) / (1 - p) on the CPU, four times faster than `bernoulli_`, which
+    draws one double per element from a serial Mersenne Twister (5 ms a step for mlp4's 0.5 M
+    mask entries). One 64-bit seed from torch's global RNG starts numpy's PCG64, whose raw 32-bit
+    integers, uniform on [-2^31, 2^31), are kept below round((1 - p) * 2^32) - 2^31: probability
+    1 - p to within 2^-32."""
+    total = sum(mask.numel() for mask, _ in masks)
+    seed = int(torch.randint(0, 2**62, (1,)))
+    bits = torch.from_numpy(np.random.PCG64(seed).random_raw((total + 1) // 2).view(np.int32)[:total])
+    for (mask, p), ints in zip(masks, bits.split([mask.numel() for mask, _ in masks])):
+        keep = torch.lt(ints.view(mask.shape), round((1 - p) * 2**32) - 2**31)
+        scale = torch.ones(()).div_(1 - p)  # nn.Dropout's 1 / (1 - p), in float32 as it computes it
+        torch.mul(keep, scale, out=mask)
+
+
+def _activate_(y: Tensor, layer: Layer) -> None:
+    if layer.activation == "relu":
+        torch.relu_(y)
+    elif layer.activation == "leaky_relu":
+        torch.nn.functional.leaky_relu_(y, layer.slope)
+    elif layer.activation == "sigmoid":
+        torch.sigmoid_(y)
+    elif layer.activation == "tanh":
+        torch.tanh_(y)
+
+
+def _activation_backward(grad: Tensor, y: Tensor, layer: Layer, out: Tensor) -> None:
+    if layer.activation == "relu":
+        torch.ops.aten.threshold_backward.grad_input(grad, y, 0.0, grad_input=out)
+    elif layer.activation == "leaky_relu":
+        torch.ops.aten.leaky_relu_backward.grad_input(grad, y, layer.slope, True, grad_input=out)
+    elif layer.activation == "sigmoid":
+        torch.ops.aten.sigmoid_backward.grad_input(grad, y, grad_input=out)
+    elif layer.activation == "tanh":
+        torch.ops.aten.tanh_backward.grad_input(grad, y, grad_input=out)
+    elif out is not grad:
+        out.copy_(grad)

@@ -1,0 +1,81 @@
+"""What the training loop calls: a cheap evaluation every `eval_every` steps into metrics.jsonl,
+collapse signals (logged, warned once, optionally stopping the run), and metrics.png at the end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn
+from tqdm import tqdm
+
+from counterfeit.config import Config
+from counterfeit.data.dataset import Dataset
+from counterfeit.metrics.collapse import CollapseMonitor, Signal
+from counterfeit.metrics.conditional import class_accuracy
+from counterfeit.metrics.evaluate import real_data
+from counterfeit.metrics.evaluator import load_evaluator
+from counterfeit.metrics.features import extract
+from counterfeit.metrics.registry import FAST, compute
+from counterfeit.sampling import generate
+from counterfeit.sampling.labels import balanced_labels
+from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.cadence import due
+from counterfeit.viz.metric_plots import plot_eval_metrics
+
+Append = Callable[[dict[str, Any]], None]
+EVAL_N = 2000  # samples per in-training evaluation (and reference/held-out images for its floor)
+
+
+class TrainingWatch:
+    def __init__(self, config: Config, dataset: Dataset, quiet: bool) -> None:
+        self.config, self.quiet = config, quiet
+        self.monitor = CollapseMonitor(config.steps)
+        self.stop = False  # set when a signal fires and config.collapse_abort asks to stop
+        if config.eval_every:
+            self.evaluator = load_evaluator()
+            self.real = real_data(dataset, self.evaluator, EVAL_N)
+
+    def replay(self, records: list[dict[str, Any]]) -> None:
+        """On resume: the monitor's state (streaks, best so far, signals already fired) rebuilt
+        from the run's records up to its checkpoint, in the order the loop observed them."""
+        for record in records:
+            if "d_loss" in record:
+                self.monitor.observe_losses(record)
+            elif "eval_n" in record:
+                self.monitor.observe_eval(record["step"], record)
+
+    def on_losses(self, record: dict[str, Any], append: Append) -> None:
+        self._report(self.monitor.observe_losses(record), append)
+
+    def on_step(self, step: int, generator: nn.Module, append: Append) -> None:
+        """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
+        every = self.config.eval_every
+        if every and due(step, every, self.config.steps):
+            # The same seeded noise every time, so the curve follows G and not the draw; a
+            # conditional run's sample is class-balanced (digits 0-9 in turn).
+            labels = balanced_labels(EVAL_N) if self.config.conditional else None
+            images = generate(generator, self.config, EVAL_N, stream_seed(self.config.seed, Stream.WATCH), labels)
+            sample = extract(self.evaluator, images)
+            metrics = compute(sample, self.real.reference, FAST)
+            if labels is not None:  # conditional: how often the evaluator reads the digit asked for
+                accuracy = class_accuracy(sample.probs.argmax(1).numpy(), labels.numpy())
+                metrics.update(cond_accuracy=accuracy["cond_accuracy"],
+                               cond_accuracy_min=accuracy["cond_accuracy_min"])
+            floor = {key: self.real.floor[key] for key in metrics if key in self.real.floor}
+            append({"step": step, "eval_n": EVAL_N, **metrics, "floor": floor})  # the floor: for the report
+            self._report(self.monitor.observe_eval(step, metrics), append)
+
+    def _report(self, signals: list[Signal], append: Append) -> None:
+        for signal in signals:
+            append(signal.record())
+            if not self.quiet:
+                tqdm.write(f"warning: possible collapse at step {signal.step}: {signal.message}",
+                           file=sys.stderr)
+            self.stop = self.stop or self.config.collapse_abort
+
+    def finish(self, records: list[dict[str, Any]], path: Path) -> None:
+        if self.config.eval_every:
+            plot_eval_metrics(records, self.real.floor, path, title=f"{self.config.preset}: metrics "
+                              f"({EVAL_N} samples; dashed: held-out real)")

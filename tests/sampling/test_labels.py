@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from counterfeit.errors import UserError
+from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, parse_digit
+from counterfeit.priors import Prior
+
+
+@pytest.mark.parametrize("text, digit", [("0", 0), ("7", 7), ("9", 9), ("all", None)])
+def test_parse_digit(text: str, digit: int | None) -> None:
+    assert parse_digit(text) == digit
+
+
+@pytest.mark.parametrize("text", ["10", "-1", "seven", "", "3.0", "All"])
+def test_parse_digit_refuses(text: str) -> None:
+    with pytest.raises(UserError, match="expected a digit 0-9"):
+        parse_digit(text)
+
+
+def test_class_grid_rows_share_noise_by_column() -> None:
+    z, labels = class_grid_inputs(Prior("normal", 4), 3, torch.Generator().manual_seed(0))
+    assert z.shape == (30, 4) and labels.tolist() == [d for d in range(10) for _ in range(3)]
+    rows = z.view(10, 3, 4)
+    assert all(torch.equal(rows[0], rows[r]) for r in range(10))
+    assert not torch.equal(rows[0, 0], rows[0, 1])
+
+
+def test_balanced_labels() -> None:
+    assert np.bincount(balanced_labels(100).numpy()).tolist() == [10] * 10
+

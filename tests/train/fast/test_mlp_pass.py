@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from counterfeit.config import resolve
+from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
+from counterfeit.private_ops import onednn_linear
+from counterfeit.train.fast import MLPStep
+from counterfeit.train.step import AutogradStep, make_step
+from counterfeit.train.fast.mlp_pass import MLPPass, layers_of
+from counterfeit.train.state import build_state
+
+
+@pytest.mark.parametrize("onednn", [onednn_linear(), None], ids=["onednn", "addmm"])
+@pytest.mark.parametrize("activation,output", [("relu", "sigmoid"), ("leaky_relu", "tanh")])
+def test_hand_written_backward_equals_autograd(activation: str, output: str, onednn: object) -> None:
+    """Parameter and input gradients of a generator-shaped net, against autograd's."""
+    torch.manual_seed(0)
+    net = MLPGenerator(6, [9, 7], activation=activation, output=output).net
+    x, upstream = torch.randn(5, 6), torch.randn(5, 784)
+    expected = torch.autograd.grad((net(x.requires_grad_()) * upstream).sum(), [*net.parameters(), x])
+
+    mlp = MLPPass(layers_of(net), rows=8, device=torch.device("cpu"))  # more rows than used
+    mlp.onednn = onednn
+    with torch.no_grad():  # as the step calls them
+        y = mlp.forward(x.detach())
+        torch.testing.assert_close(y, net(x))
+        grads, x_grad = mlp.backward(x.detach(), upstream, parameter_grads=True, input_grad=True)
+    for got, want in zip([*grads, x_grad], expected):
+        torch.testing.assert_close(got, want)
+
+
+def test_dropout_backward_equals_autograd_with_the_same_masks() -> None:
+    net = MLPDiscriminator([12, 10], activation="leaky_relu", dropout=0.4).net.train()
+    mlp = MLPPass(layers_of(net), rows=6, device=torch.device("cpu"))
+    mlp.exact_dropout = True  # nn.Dropout's own draws: the same masks from the same RNG state
+    x = torch.randn(6, 784)
+    torch.manual_seed(3)
+    expected_out = net(x.requires_grad_())
+    expected = torch.autograd.grad(expected_out.sum(), [*net.parameters(), x])
+    torch.manual_seed(3)
+    mlp.draw_masks(slice(0, 6))
+    with torch.no_grad():
+        out = mlp.forward(x.detach())
+        torch.testing.assert_close(out, expected_out.detach())
+        grads, x_grad = mlp.backward(x.detach(), torch.ones(6, 1), parameter_grads=True, input_grad=True)
+    for got, want in zip([*grads, x_grad], expected):
+        torch.testing.assert_close(got, want)
+
+
+def test_fast_dropout_masks_are_bernoulli_from_the_global_rng() -> None:
+    net = MLPDiscriminator([1000, 500], dropout=0.3).net
+    mlp = MLPPass(layers_of(net), rows=200, device=torch.device("cpu"))
+    torch.manual_seed(5)
+    mlp.draw_masks(slice(0, 200))
+    first = [m.clone() for m in mlp.masks if m is not None]
+    scale = torch.ones(()).div_(0.7)
+    for mask in first:
+        assert set(mask.unique().tolist()) == {0.0, scale.item()}
+        assert (mask > 0).float().mean().item() == pytest.approx(0.7, abs=0.005)  # 100k+ draws: ~0.0015 sd
+    torch.manual_seed(5)  # the same global RNG state gives the same masks (checkpoints hold it)...
+    mlp.draw_masks(slice(0, 200))
+    assert all(torch.equal(a, b) for a, b in zip(first, [m for m in mlp.masks if m is not None]))
+    mlp.draw_masks(slice(0, 200))  # ...and the next draw others
+    assert not torch.equal(first[0], mlp.masks[0])
+    assert not torch.equal(first[0][:100], first[0][100:])  # rows are not repeated
+
+
+@pytest.mark.parametrize("overrides,used", [
+    ({}, True),
+    ({"loss": "hinge"}, True),
+    ({"loss": "wgan-gp"}, False),  # the penalty needs D's second derivatives: autograd
+    ({"precision": "bf16"}, False),
+], ids=["mlp2", "hinge", "wgan-gp", "bf16"])
+def test_hand_written_step_is_used_where_it_applies(overrides: dict[str, str], used: bool) -> None:
+    assert isinstance(make_step(build_state(resolve(preset="mlp2", overrides=overrides))), MLPStep) is used
+
+
+def test_conditional_and_convolutional_nets_take_the_autograd_path() -> None:
+    for preset in ("dcgan", "cgan"):
+        assert isinstance(make_step(build_state(resolve(preset=preset))), AutogradStep)
+    assert layers_of(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))) is None

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import dataclasses
+
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from counterfeit.config import ConfigError, read_toml, resolve
+from counterfeit.errors import UserError
+from counterfeit.metrics import evaluate_path
+from counterfeit.losses import LOSSES
+from counterfeit.rundir import load_run_config
+from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
+from counterfeit.train.guard import NonFiniteLoss
+from counterfeit.train.loop import resume, train
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "counterfeit"
+
+
+def same_run(a: Path, b: Path) -> None:
+    """Bit-identical weights, the same sample grids, and metrics equal but for wall time."""
+    for name in ("generator.safetensors", "discriminator.safetensors", "progress.gif"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    frames = sorted(p.name for p in (a / "samples").iterdir())
+    assert frames == sorted(p.name for p in (b / "samples").iterdir())
+    for frame in frames:
+        assert (a / "samples" / frame).read_bytes() == (b / "samples" / frame).read_bytes(), frame
+    assert metrics(a) == metrics(b)
+
+
+def metrics(run: Path) -> list[dict]:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def test_checkpoints_hold_the_whole_state(tiny_run: Path) -> None:
+    assert [p.name for p in list_checkpoints(tiny_run)] == [
+        "step_000020.safetensors", "step_000040.safetensors", "step_000050.safetensors"]
+    last = read_checkpoint(list_checkpoints(tiny_run)[-1])
+    assert last.step == 50 and last.meta["config_sha256"]
+    for key in ("rng/torch", "rng/numpy", "noise_rng", "sampler/rng", "sampler/permutation",
+                "g_opt/state/0/exp_avg", "d_opt/state/0/exp_avg_sq", "snapshots/frames", "snapshots/steps"):
+        assert key in last.tensors, key
+    final = load_file(tiny_run / "generator.safetensors")
+    for name, tensor in final.items():
+        assert torch.equal(last.tensors[f"generator/{name}"], tensor)
+
+
+def test_keeps_only_the_newest(tmp_path: Path) -> None:
+    config = resolve(preset="tiny", overrides={"steps": 30, "checkpoint_every": 4, "keep_checkpoints": 2})
+    run = train(config, out=tmp_path / "run", quiet=True)
+    assert [p.name for p in list_checkpoints(run)] == ["step_000028.safetensors", "step_000030.safetensors"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train(resolve(preset="tiny", overrides={"log_every": 3}), out=tmp_path_factory.mktemp("u") / "r",
+                 quiet=True)
+
+
+def test_finished_run_resumed_with_more_steps_is_bit_identical(uninterrupted: Path, tmp_path: Path) -> None:
+    # Stopped at 33 (checkpoints 20, 33), then continued to 50: as if never stopped (the GIF drops
+    # the end-of-run frame at 33 that a 50-step run lacks).
+    short = train(resolve(preset="tiny", overrides={"log_every": 3, "steps": 33}), out=tmp_path / "r", quiet=True)
+    (short / "samples" / "step_000033.png").unlink()  # the end-of-run grid a 50-step run lacks
+    resume(short, {"steps": 50}, quiet=True)
+    same_run(uninterrupted, short)
+    assert "steps = 50" in (short / "config.toml").read_text()
+
+
+def test_damaged_latest_falls_back_to_the_previous(uninterrupted: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    short = train(resolve(preset="tiny", overrides={"log_every": 3, "steps": 33}), out=tmp_path / "r", quiet=True)
+    (short / "samples" / "step_000033.png").unlink()
+    latest = short / "checkpoints" / "step_000033.safetensors"
+    latest.write_bytes(latest.read_bytes()[:1000])  # as a disk error might leave it
+    with open(short / "metrics.jsonl", "a") as handle:
+        handle.write('{"step": 34, "d_lo')  # a line cut short by a crash
+    resume(short, {"steps": 50}, quiet=True)
+    assert "step_000033.safetensors: not a readable checkpoint" in capsys.readouterr().err
+    same_run(uninterrupted, short)
+
+
+def test_a_pickle_in_place_of_a_checkpoint_is_refused_unrun(tiny_run: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (marker,))
+
+    run = tmp_path / "run"
+    train(resolve(preset="tiny", overrides={"steps": 20}), out=run, quiet=True)
+    evil = run / "checkpoints" / "step_000020.safetensors"
+    evil.write_bytes(pickle.dumps({"generator": Payload()}))
+    torch.save({"generator": Payload()}, run / "checkpoints" / "step_000020.pt")
+    with pytest.raises(UserError, match="not a readable checkpoint"):
+        read_checkpoint(evil)
+    resume(run, {"steps": 25}, quiet=True)  # ignores both, restarts from step 0
+    assert not marker.exists()
+    assert read_checkpoint(run / "checkpoints" / "step_000025.safetensors").step == 25
+
+
+def test_no_code_path_can_unpickle() -> None:
+    for source in SRC.rglob("*.py"):
+        text = source.read_text()
+        assert "import pickle" not in text, source
+        for call in text.split("torch.load(")[1:]:
+            assert "weights_only=True" in call.split(")")[0], source
+
+
+def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = LOSSES["nonsaturating"]
+
+    def g_loss_going_nan(d_fake_logits: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        loss = real.generator(d_fake_logits)
+        return loss * float("nan") if calls["n"] > 27 else loss
+
+    monkeypatch.setitem(LOSSES, "nonsaturating", dataclasses.replace(real, generator=g_loss_going_nan))
+    config = resolve(preset="tiny", overrides={"checkpoint_every": 10, "log_every": 5})
+    with pytest.raises(NonFiniteLoss) as error:
+        train(config, out=tmp_path / "run", quiet=True)
+    message = str(error.value)
+    good = tmp_path / "run" / "checkpoints" / "step_000020.safetensors"
+    assert "by step 30" in message and "finite through step 25" in message and str(good) in message
+    assert error.value.exit_code == 3
+    assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000010.safetensors", good.name]
+    assert read_checkpoint(good).step == 20
+    records = metrics(tmp_path / "run")
+    assert max(r["step"] for r in records if "d_loss" in r) == 25  # no NaN line logged
+    assert records[-1] == {"step": 30, "failed": message}  # why the run ended, for its report
+
+
+def test_a_run_on_a_relative_path_resumes_and_evaluates_from_elsewhere(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative `data` used to be recorded as given: from another directory the file was gone.
+    for folder in ("data", "elsewhere"):
+        (tmp_path / folder).mkdir()
+    digits = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "data" / "few.npz", images=digits)
+    np.savez(tmp_path / "data" / "other.npz", images=digits[::-1].copy())
+    monkeypatch.chdir(tmp_path / "data")
+    run = train(resolve(preset="tiny", overrides={"data": "few.npz", "steps": 4, "checkpoint_every": 2}),
+                out=tmp_path / "run", quiet=True)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resume(run, {"steps": 6}, quiet=True)
+    resume(run, {"steps": 8, "data": "../data/few.npz"}, quiet=True)  # another spelling of the same file
+    (tmp_path / "elsewhere" / "link.npz").symlink_to(tmp_path / "data" / "few.npz")
+    resume(run, {"steps": 10, "data": "link.npz"}, quiet=True)  # the same file by another name
+    assert load_run_config(run).data == str(tmp_path / "data" / "few.npz")
+    with pytest.raises(ConfigError, match="data = .*other.npz"):
+        resume(run, {"steps": 12, "data": "../data/other.npz"}, quiet=True)
+    assert evaluate_path(run, n=20).n == 20
+
+
+def test_a_resume_records_its_command_and_the_run_duration(tmp_path: Path) -> None:
+    run = train(resolve(preset="tiny", overrides={"steps": 20}), out=tmp_path / "run", quiet=True)
+    first = read_toml(run / "config.toml")["run"]
+    assert "resume_command" not in first
+    resume(run, {"steps": 30}, quiet=True)
+    after = read_toml(run / "config.toml")["run"]
+    assert after["resume_command"] == sys.argv and after["command"] == first["command"]
+    # The resume's clock starts at its checkpoint's seconds: the first 20 steps count too.
+    assert after["duration_seconds"] > read_checkpoint(run / "checkpoints" / "step_000020.safetensors").seconds

@@ -1,0 +1,53 @@
+"""The GPU path. These run only where CUDA is available; elsewhere they skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from counterfeit.bench.textbook import textbook_state, textbook_step
+from counterfeit.config import resolve
+from counterfeit.train.loop import train
+from counterfeit.train.state import build_state
+from counterfeit.train.step import make_step
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@cuda
+def test_auto_picks_cuda_and_a_run_trains_there(tmp_path: Path) -> None:
+    config = resolve(preset="tiny", overrides={"device": "auto", "steps": "5"})
+    assert build_state(config).device.type == "cuda"
+    run = train(config, out=tmp_path / "run", quiet=True)
+    assert 'device = "cuda:0"' in (run / "config.toml").read_text()
+
+
+@cuda
+def test_fast_step_equals_textbook_step_on_cuda() -> None:
+    config = resolve(preset="mlp2", overrides={"batch_size": "64", "device": "cuda"})
+    fast, slow = build_state(config), textbook_state(config)
+    real, step = torch.rand(64, 1, 28, 28, device="cuda"), make_step(fast)
+    for _ in range(3):
+        step(real)
+        textbook_step(real, slow)
+    for a, b in zip(fast.generator.parameters(), slow.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
+
+
+@cuda
+def test_bf16_autocast_step_on_cuda_keeps_float32_weights() -> None:
+    s = build_state(resolve(preset="mlp2", overrides={"batch_size": "64", "device": "cuda", "precision": "bf16"}))
+    out = make_step(s)(torch.rand(64, 1, 28, 28, device="cuda"))
+    assert torch.isfinite(out.d_loss) and torch.isfinite(out.g_loss)
+    assert all(p.dtype == torch.float32 for p in s.generator.parameters())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_cuda_without_a_gpu_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from counterfeit.cli import main
+
+    assert main(["train", "--preset", "tiny", "--device", "cuda", "--out", str(tmp_path / "run")]) == 2
+    assert "device: cuda" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
