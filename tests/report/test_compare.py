@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -53,9 +54,17 @@ def test_the_best_of_a_row_follows_which_way_is_better() -> None:
     assert best("fid", [80.0, None]) == set()  # one value: nothing to compare
 
 
+@pytest.fixture
+def unjudged_run(tiny_run: Path, tmp_path: Path) -> Path:
+    """tiny_run as trained: no in-training evaluation, and no eval.json (which other tests may add)."""
+    run = Path(shutil.copytree(tiny_run, tmp_path / "tiny"))
+    (run / "eval.json").unlink(missing_ok=True)
+    return run
+
+
 def test_runs_of_other_presets_lengths_and_data_compare(finished_run: Path, conditional_run: Path,
-                                                        tiny_run: Path) -> None:
-    comparison = compare([finished_run, conditional_run, tiny_run])
+                                                        unjudged_run: Path) -> None:
+    comparison = compare([finished_run, conditional_run, unjudged_run])
     differing = dict(comparison.config)
     assert differing["preset"] == ["tiny", "cgan", "tiny"] and differing["steps"] == ["50", "6", "50"]
     assert "seed" not in differing and "data" not in differing
@@ -65,10 +74,10 @@ def test_runs_of_other_presets_lengths_and_data_compare(finished_run: Path, cond
     assert rows["fid"][1] == {min((0, 1), key=lambda i: rows["fid"][0][i])}
 
 
-def test_cli_prints_the_table_and_writes_the_page(finished_run: Path, conditional_run: Path, tiny_run: Path,
+def test_cli_prints_the_table_and_writes_the_page(finished_run: Path, conditional_run: Path, unjudged_run: Path,
                                                   tmp_path: Path, tree_hashes: Hashes,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    runs = [finished_run, conditional_run, tiny_run]
+    runs = [finished_run, conditional_run, unjudged_run]
     before = [tree_hashes(run) for run in runs]
     out = tmp_path / "three.html"
     capsys.readouterr()

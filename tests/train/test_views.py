@@ -58,6 +58,9 @@ def test_a_failed_run_says_so_and_why(tmp_path: Path, monkeypatch: pytest.Monkey
     assert last == {"step": 32, "failed": "RuntimeError: the device went away"}
     assert shown_status(run) == "failed"
     assert run_status(read_run(run)).full == "failed at step 32: RuntimeError: the device went away"
+    loop.resume(run, quiet=True)  # from checkpoint 20, past the failure (the step breaks only once)
+    assert not [line for line in (run / "metrics.jsonl").read_text("utf-8").splitlines() if "failed" in line]
+    assert shown_status(run) == "finished"
 
 
 def test_collapse_abort_ends_the_run_stopped(tmp_path: Path) -> None:

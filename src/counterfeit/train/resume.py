@@ -107,9 +107,10 @@ def record_config(run: RunDir, config: Config) -> None:
 
 
 def rewind(run: RunDir, step: int) -> None:
-    """Drop metrics lines and sample grids after `step` (a half-written last line included),
-    temp files a killed writer left (the run's lock says no writer is alive), and at step 0 (no
-    checkpoint: the run starts over) the records of VAE pre-training, which runs again."""
+    """Drop metrics lines and sample grids after `step` (a half-written last line included), the
+    record of a failure (train/views.py; the resume goes on past it), temp files a killed writer
+    left (the run's lock says no writer is alive), and at step 0 (no checkpoint: the run starts
+    over) the records of VAE pre-training, which runs again."""
     for folder in (run.path, run.samples, run.path / CHECKPOINT_DIR):
         for temp in folder.glob(".*.tmp"):
             temp.unlink()
@@ -127,8 +128,9 @@ def rewind(run: RunDir, step: int) -> None:
 
 
 def _step_of(line: str) -> int | None:
+    """A record's step; None for a line that is not a record, or records a failure."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    return record.get("step") if isinstance(record, dict) else None
+    return record.get("step") if isinstance(record, dict) and "failed" not in record else None
