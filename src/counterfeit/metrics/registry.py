@@ -1,7 +1,8 @@
 """Every metric by name: its JSON key, label, which way is better, and the computation behind it.
 
-A computation ("group") may yield several keys (precision, recall, density and coverage share
-one pass over the distances); `compute` runs each needed group once.
+Each computation registers the metrics it yields with `@registers`: one may yield several
+(precision, recall, density and coverage share one pass over the distances); `compute` runs each
+needed computation once.
 """
 
 from __future__ import annotations
@@ -18,59 +19,65 @@ from counterfeit.metrics.prdc import prdc
 from counterfeit.metrics.reference import Reference
 
 
+Computation = Callable[[FeatureSet, Reference], dict[str, float]]
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
     label: str
     better: str
-    group: str
+    computation: Computation  # yields this key (and maybe others) in one pass
+
+METRICS: dict[str, Metric] = {}  # by key, in the order tables and JSON list them
 
 
+def registers(*metrics: tuple[str, str, str]) -> Callable[[Computation], Computation]:
+    """Adds the (key, label, better) metrics that the decorated computation yields to METRICS."""
+    def register(computation: Computation) -> Computation:
+        for key, label, better in metrics:
+            METRICS[key] = Metric(key, label, better, computation)
+        return computation
+    return register
+
+
+@registers(("fid", "FID (MNIST evaluator)", "lower"))
 def _fid(s: FeatureSet, r: Reference) -> dict[str, float]:
     return {"fid": frechet_distance(*gaussian_stats(s.features), r.mu, r.sigma)}
 
 
+@registers(("kid", "KID (MNIST evaluator)", "lower"), ("kid_std", "  KID std over subsets", "-"))
 def _kid(s: FeatureSet, r: Reference) -> dict[str, float]:
     mean, std = kid(s.features, r.train.features)
     return {"kid": mean, "kid_std": std}
 
 
+@registers(("mnist_score", "MNIST score (classifier IS)", "higher (max 10)"))
+def _classifier_score(s: FeatureSet, r: Reference) -> dict[str, float]:
+    return {"mnist_score": mnist_score(s.probs)}
+
+
+@registers(("precision", "precision (k=3)", "higher"), ("recall", "recall (k=3)", "higher"),
+           ("density", "density (k=5)", "higher; real ~1"), ("coverage", "coverage (k=5)", "higher"))
 def _prdc(s: FeatureSet, r: Reference) -> dict[str, float]:
     return prdc(r.train.features, s.features, r.radii_pr, r.radii_dc)
 
 
+@registers(("classes_covered", "classes covered", "higher (max 10)"),
+           ("class_kl", "class KL(data || samples)", "lower"))
 def _classes(s: FeatureSet, r: Reference) -> dict[str, float]:
-    return {"mnist_score": mnist_score(s.probs), "classes_covered": classes_covered(s.probs),
-            "class_kl": class_kl(s.probs, r.class_hist)}
+    return {"classes_covered": classes_covered(s.probs), "class_kl": class_kl(s.probs, r.class_hist)}
 
 
+@registers(("memorisation", "nearest-train distance ratio", "~1; << 1 = copies"))
 def _memorisation(s: FeatureSet, r: Reference) -> dict[str, float]:
     return {"memorisation": memorisation_ratio(s.pixels, r.train.pixels, r.heldout_nearest_train)}
 
 
+@registers(("diversity", "diversity ratio (pixels)", "~1; low = collapse"))
 def _diversity(s: FeatureSet, r: Reference) -> dict[str, float]:
     return {"diversity": diversity(s.pixels) / r.diversity}
 
-
-GROUPS: dict[str, Callable[[FeatureSet, Reference], dict[str, float]]] = {
-    "fid": _fid, "kid": _kid, "prdc": _prdc, "classes": _classes,
-    "memorisation": _memorisation, "diversity": _diversity,
-}
-
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("fid", "FID (MNIST evaluator)", "lower", "fid"),
-    Metric("kid", "KID (MNIST evaluator)", "lower", "kid"),
-    Metric("kid_std", "  KID std over subsets", "-", "kid"),
-    Metric("mnist_score", "MNIST score (classifier IS)", "higher (max 10)", "classes"),
-    Metric("precision", "precision (k=3)", "higher", "prdc"),
-    Metric("recall", "recall (k=3)", "higher", "prdc"),
-    Metric("density", "density (k=5)", "higher; real ~1", "prdc"),
-    Metric("coverage", "coverage (k=5)", "higher", "prdc"),
-    Metric("classes_covered", "classes covered", "higher (max 10)", "classes"),
-    Metric("class_kl", "class KL(data || samples)", "lower", "classes"),
-    Metric("memorisation", "nearest-train distance ratio", "~1; << 1 = copies", "memorisation"),
-    Metric("diversity", "diversity ratio (pixels)", "~1; low = collapse", "diversity"),
-)}
 
 # What training logs every `eval_every` steps: cheap, and what collapse detection reads.
 FAST = ("fid", "precision", "recall", "classes_covered", "diversity")
@@ -80,6 +87,6 @@ def compute(sample: FeatureSet, reference: Reference, keys: Iterable[str] | None
     """The named metrics (all by default) of `sample` against `reference`, in registry order."""
     wanted = list(METRICS) if keys is None else [k for k in METRICS if k in set(keys)]
     values: dict[str, float] = {}
-    for group in dict.fromkeys(METRICS[k].group for k in wanted):
-        values.update(GROUPS[group](sample, reference))
+    for computation in dict.fromkeys(METRICS[k].computation for k in wanted):
+        values.update(computation(sample, reference))
     return {k: values[k] for k in wanted}
