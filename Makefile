@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 PRESET ?= mlp2
 ARGS ?=
 
@@ -14,13 +15,19 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,tensorboard,browser]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 train: $(STAMP)
 	$(BIN)/counterfeit train --preset $(PRESET) $(ARGS)
 
-test: $(STAMP)
+# The tests also need the `ray`, `tensorboard` and `browser` extras: the experiment runner's Ray
+# backend, the TensorBoard events and the report's pages in Chromium are tested, never skipped.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,ray,tensorboard,browser]'
+	touch $(TEST_STAMP)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -218,6 +218,28 @@ def cmd_evaluator_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment_run(args: argparse.Namespace) -> int:
+    from counterfeit.experiments.runner import run_experiment
+
+    root = run_experiment(args.file, out=args.out, workers=args.workers, backend=args.backend, address=args.address)
+    print(root)
+    return 0
+
+
+def cmd_experiment_summary(args: argparse.Namespace) -> int:
+    import json
+
+    from counterfeit.experiments.expdir import SUMMARY_MD
+    from counterfeit.experiments.summary import write_summary
+
+    summary = write_summary(args.dir)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        sys.stdout.write((args.dir / SUMMARY_MD).read_text("utf-8"))
+    return 0
+
+
 def _command(sub: Any, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
     """A subcommand whose --help says what it does (`description`) and shows `example`."""
     return sub.add_parser(name, help=summary, description=description, epilog=f"example:\n{example}",
@@ -381,6 +403,36 @@ Show the evaluator's held-out accuracy, data split and sha256 (verified against 
   counterfeit evaluator info""")
     ev_info.add_argument("--evaluator", type=Path, help=argparse.SUPPRESS)
     ev_info.set_defaults(func=cmd_evaluator_info)
+
+    experiment = _command(sub, "experiment", "variants over seeds, compared with confidence intervals", """\
+Train every variant of an experiment file with each of its seeds (each an ordinary run directory),
+judge every run, and summarise: per variant the mean and 95% interval over seeds of each metric
+beside the real floor, each variant against the baseline, the time to a threshold, curves. See
+docs/experiments.md.""", """\
+  counterfeit experiment run experiments/d_minimax_loss.toml --workers 2
+  counterfeit experiment summary runs/experiments/d_minimax_loss""")
+    experiment_sub = experiment.add_subparsers(dest="experiment_command", required=True, metavar="COMMAND")
+    ex_run = _command(experiment_sub, "run", "run (or continue) every variant and seed of an experiment file", """\
+Run every (variant, seed) of FILE.toml not yet done, on worker processes or Ray, then write
+summary.json, summary.md and curves.png. The same command again continues: done and failed runs
+stay, interrupted ones resume from their checkpoints. Prints the experiment directory.""", """\
+  counterfeit experiment run experiments/f_which_model.toml --workers 2
+  counterfeit experiment run my.toml --backend ray --address 10.0.0.1:6379 --out /shared/my""")
+    ex_run.add_argument("file", type=Path, metavar="FILE.toml")
+    ex_run.add_argument("--out", type=Path, help="experiment directory (default runs/experiments/<file name>)")
+    ex_run.add_argument("--workers", type=_positive_int,
+                        help="runs at a time (default: the cores / the file's threads per run)")
+    ex_run.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local: worker processes here (default); ray: Ray tasks (pip install 'counterfeit[ray]')")
+    ex_run.add_argument("--address", help="--backend ray: the cluster to join (default: start a local instance)")
+    ex_run.set_defaults(func=cmd_experiment_run)
+    ex_summary = _command(experiment_sub, "summary", "(re)write and print an experiment directory's summary", """\
+Rewrite DIR's summary.json, summary.md and curves.png from its runs as they are now (finished or
+not) and print summary.md, or summary.json with --json.""", """\
+  counterfeit experiment summary runs/experiments/d_minimax_loss --json""")
+    ex_summary.add_argument("dir", type=Path, metavar="DIR")
+    ex_summary.add_argument("--json", action="store_true", help="print summary.json instead of summary.md")
+    ex_summary.set_defaults(func=cmd_experiment_summary)
     return parser
 
 

@@ -133,6 +133,8 @@ class Config:
     steps: int = setting(20_000, "training steps: n_critic D updates and one G update each", POSITIVE)
     epochs: int = setting(0, "> 0: passes over the data, instead of steps; 0 = off",
                       NOT_NEGATIVE)
+    max_seconds: float = setting(0.0, "> 0: also stop at the first step boundary once the run's clock has "
+                                 "passed this many seconds; 0 = off", NOT_NEGATIVE)
     ema: float = setting(0.0, "decay of the average of G's weights that samples use; 0 = off", FRACTION)
     # -- what the run records --
     log_every: int = setting(100, "steps between the loss lines of metrics.jsonl", POSITIVE)
@@ -319,8 +321,10 @@ def resolve(
     preset: str | None = None,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    overrides_origin: str = "--set",
 ) -> Config:
-    """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last."""
+    """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last.
+    `overrides_origin` is what an error about the overrides names (an experiment file's variant)."""
     values: dict[str, Any] = {}
     if config_file is not None:
         file_values = read_toml(config_file)
@@ -336,7 +340,7 @@ def resolve(
         origin = str(config_file)
     if overrides:
         values.update(steps_turn_off_epochs(overrides))
-        origin = "--set" if config_file is None else f"{config_file} with --set"
+        origin = overrides_origin if config_file is None else f"{config_file} with {overrides_origin}"
     return from_mapping(values, origin)
 
 

@@ -87,6 +87,15 @@ def test_stopped_running_and_the_loops_own_word(tiny_run: Path, tmp_path: Path) 
         assert run_status(data, running=False).kind == "stopped"  # the loop's word: it is stopping
 
 
+def test_a_run_that_spent_its_time_budget_finished(tiny_run: Path, tmp_path: Path) -> None:
+    run = copy_run(tiny_run, tmp_path)
+    config = run / "config.toml"
+    text = config.read_text("utf-8").replace("steps = 50\n", "steps = 100\n")
+    config.write_text(text.replace("max_seconds = 0.0\n", "max_seconds = 0.001\n"), "utf-8")
+    status = run_status(read_run(run))
+    assert status == Status("finished", "finished: 50 steps", "its max_seconds budget (0.001 s) was spent")
+
+
 def test_a_stop_between_log_steps_is_reported_at_its_checkpoint(tiny_run: Path, tmp_path: Path) -> None:
     run = copy_run(tiny_run, tmp_path)
     (run / "generator.safetensors").unlink()

@@ -33,9 +33,19 @@ def run_status(data: RunData, running: bool | None = None) -> Status:
         return Status("failed", f"failed at step {data.failure['step']:,}", data.failure["failed"])
     if data.final_weights and step == planned:
         return Status("finished", f"finished: {step:,} steps")
+    if data.final_weights and _budget_spent(data):
+        return Status("finished", f"finished: {step:,} steps", f"its max_seconds budget "
+                                                               f"({data.config['max_seconds']:g} s) was spent")
     if data.locked if running is None else running:
         return Status("running", f"running: step {step:,}{of}")
     return Status("stopped", f"stopped at step {step:,}{of}", _why_stopped(data))
+
+
+def _budget_spent(data: RunData) -> bool:
+    """A run with `max_seconds` ends, final files written, at the first step past its budget."""
+    budget = data.config.get("max_seconds")
+    seconds = data.losses[-1].get("seconds") if data.losses else None
+    return isinstance(budget, (int, float)) and budget > 0 and isinstance(seconds, (int, float)) and seconds >= budget
 
 
 def _why_stopped(data: RunData) -> str:

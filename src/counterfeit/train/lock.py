@@ -21,6 +21,10 @@ except ImportError:  # Windows: no flock; runs go unguarded there
 
 
 
+class RunLocked(UserError):
+    """Another process is training the run (one that is still running, so not a failure of it)."""
+
+
 @contextmanager
 def run_lock(run_path: Path) -> Iterator[None]:
     """Hold the run's lock, or fail at once naming the process that holds it."""
@@ -34,7 +38,7 @@ def run_lock(run_path: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise UserError(f"{run_path}: is being trained by another process (pid {holder})") from None
+            raise RunLocked(f"{run_path}: is being trained by another process (pid {holder})") from None
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()

@@ -21,6 +21,7 @@ from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
                                 RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path)
 from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.budget import TimeBudget
 from counterfeit.train.cadence import due
 from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
 from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
@@ -128,7 +129,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
               world: World, checkpoint: Checkpoint | None = None, views: RunViews | None = None) -> float:
     """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` and
     `views` are None on the processes that write nothing. Returns the run's seconds on the clock of
-    metrics.jsonl: a resumed run's include those before its checkpoint (VAE pre-training is not counted)."""
+    metrics.jsonl: VAE pre-training included, and a resumed run's include those before its checkpoint."""
     config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
@@ -136,6 +137,8 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     snapshots = Snapshots(state, run) if run else None
     append = run.append_metrics if run else (lambda record: None)  # only rank 0 writes metrics
     extras = {"snapshots": snapshots} if snapshots else {}  # checkpointed with the state
+    # The run's clock: a resume goes on from its checkpoint's, and VAE pre-training (begin) counts.
+    started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
     if checkpoint is not None:
         restore(checkpoint, state, sampler, extras)
     else:
@@ -144,16 +147,18 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
     guard = NonFiniteGuard(state.device, state.step)
     progress = Progress(config.steps, state.step, quiet or not run,
                         plain_every=max(config.log_every, config.steps // 20))
-    started = time.perf_counter() - (checkpoint.seconds if checkpoint else 0.0)
     agreed_stop = Agreement(world)  # every process stops at the same step
+    budget = TimeBudget(config.max_seconds, started, world)
+    out_of_time = budget.spent_at(checkpoint.seconds if checkpoint else 0.0)
     step = make_step(state)  # chosen once: the hand-written MLP step or autograd
     with stop_on_signals() as stop:
         try:
-            while state.step < config.steps:
+            while state.step < config.steps and not out_of_time:
                 real, labels = next_real(sampler, world, config.n_critic)  # a batch per D update
                 output = step(real, labels)
                 guard.watch(output)
-                if state.step == 1 or due(state.step, config.log_every, config.steps):
+                out_of_time = budget.spent()  # then this step is the last: logged and checkpointed
+                if state.step == 1 or due(state.step, config.log_every, config.steps) or out_of_time:
                     guard.check(state.step, last_checkpoint)  # no NaN in the log
                     record = log_record(output, state, time.perf_counter() - started, len(dataset))
                     append(record)
@@ -163,7 +168,8 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                 if snapshots:
                     snapshots.take(state)
                 signum = agreed_stop(stop.signum or 0)
-                if due(state.step, config.checkpoint_every, config.steps) or signum or watch.stop:
+                if (due(state.step, config.checkpoint_every, config.steps) or signum or watch.stop
+                        or out_of_time):
                     guard.check(state.step, last_checkpoint)  # never checkpoint a NaN
                     rngs = rng_states(state)  # every process's, gathered for rank 0's checkpoint
                     if run:
@@ -181,7 +187,11 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     break
         finally:
             agreed_stop.finish()
+            budget.finish()
             progress.close()
+    if out_of_time and run and not quiet:
+        print(f"max_seconds: the {config.max_seconds:g} s budget is spent; stopped at step {state.step}",
+              file=sys.stderr, flush=True)
     if run and snapshots:
         records = run.read_metrics()  # read once for both plots
         finish(state, run, snapshots, records)

@@ -1,10 +1,10 @@
 """Resuming a run directory: which config, and putting its records back to the checkpoint's step.
 
-Only the run's length (`steps`, or `epochs`) may change on resume, and whether it also writes
-TensorBoard events; any other change would make the continuation a different run. Records
-written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run writes
-each step once and its files match those of an uninterrupted run; with no checkpoint the run
-starts over, so what it wrote before step 0 (VAE pre-training) goes too.
+Only the run's length (`steps`, `epochs`, `max_seconds`) may change on resume, and whether it
+also writes TensorBoard events; any other change would make the continuation a different run.
+Records written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run
+writes each step once and its files match those of an uninterrupted run; with no checkpoint the
+run starts over, so what it wrote before step 0 (VAE pre-training) goes too.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from counterfeit.train.checkpoint import Checkpoint, CheckpointError, processes_
 from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
                                 is_run_dir, load_run_config)
 
-MAY_CHANGE = ("steps", "epochs", "tensorboard")  # tensorboard: a view of the run, not its maths
+MAY_CHANGE = ("steps", "epochs", "max_seconds", "tensorboard")  # tensorboard: a view of the run, not its maths
 
 
 def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     """The run's config with `overrides` applied; an override that changes anything but
-    `steps` or `epochs` is refused, naming the key and both values. The steps are those recorded
+    `steps`, `epochs` or `max_seconds` is refused, naming the key and both values. The steps are those recorded
     (an `epochs` run's resolved steps) unless the overrides give new steps or new epochs."""
     if not is_run_dir(run_path):
         raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
@@ -41,7 +41,8 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     key = _first_difference(saved, wanted)
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
-                          f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; only the length (--steps, epochs) and tensorboard may change")
+                          f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; "
+                          "only the length (--steps, epochs, max_seconds) and tensorboard may change")
     if wanted.epochs != saved.epochs:  # new epochs: steps from the run's data (its fingerprint is checked later)
         images = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_images")
         if not isinstance(images, int):

@@ -1,0 +1,125 @@
+"""The experiment directory: the record of one experiment, and a run directory per (variant, seed).
+
+    experiment.toml             the experiment file as written
+    experiment.json             its fingerprint and everything the results depend on (`canonical`)
+    events.jsonl                one line per invocation and per run that ended (done, failed, interrupted)
+    <variant>/seed-<s>/         an ordinary run directory (`eval`, `sample`, `--resume` work on it),
+                                plus result.json once the run is done or has failed
+    summary.json, summary.md, curves.png
+
+A directory holding anything else is refused untouched, and so is one holding this experiment
+as it was before its file changed: results of two different experiments never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from counterfeit.errors import UserError
+from counterfeit.experiments.spec import Experiment
+from counterfeit.fileio import atomic_write_text
+from counterfeit.rundir import is_run_dir
+
+COPY_FILE = "experiment.toml"
+RECORD_FILE = "experiment.json"
+EVENTS_FILE = "events.jsonl"
+RESULT_FILE = "result.json"  # in each run directory
+SUMMARY_JSON, SUMMARY_MD, CURVES_PNG = "summary.json", "summary.md", "curves.png"
+FORMAT = "counterfeit-experiment-1"
+
+
+def default_out(experiment: Experiment, root: Path = Path("runs/experiments")) -> Path:
+    """Not timestamped: the same command finds the same directory, and so continues it."""
+    return root / experiment.name
+
+
+def run_path(root: Path, variant: str, seed: int) -> Path:
+    return root / variant / f"seed-{seed}"
+
+
+def read_record(root: Path) -> dict[str, Any]:
+    path = root / RECORD_FILE
+    try:
+        record = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{root}: not an experiment directory (no {RECORD_FILE})") from None
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: unreadable ({err.__class__.__name__})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise UserError(f"{path}: not a {FORMAT} record")
+    return record
+
+
+def open_experiment(root: Path, experiment: Experiment) -> None:
+    """Record the experiment in `root` (new or empty), or check that `root` holds this same
+    experiment; anything else is refused with nothing touched."""
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--out {root}: exists and is not a directory")
+    if (root / RECORD_FILE).exists():
+        saved = read_record(root)
+        if saved.get("fingerprint") != experiment.fingerprint():
+            change = first_change(saved["spec"], experiment.canonical())
+            raise UserError(f"{experiment.path}: changed since {root} ran it ({change}); results of the two "
+                            "would mix: restore the file or choose another --out")
+        return
+    if root.is_dir() and any(root.iterdir()):
+        what = "is a run directory" if is_run_dir(root) else "is not empty and holds no experiment"
+        raise UserError(f"--out {root}: {what}; choose a new directory")
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(root / COPY_FILE, experiment.text)
+    record = {"format": FORMAT, "name": experiment.name, "file": str(experiment.path),
+              "description": experiment.description, "fingerprint": experiment.fingerprint(),
+              "budget_rule": experiment.budget.rule(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "spec": experiment.canonical()}
+    atomic_write_text(root / RECORD_FILE, json.dumps(record, indent=1) + "\n")
+
+
+def first_change(before: Any, after: Any, where: str = "") -> str:
+    """The first key whose value differs, with both values, and how many more differ."""
+    changes = _changes(before, after, where)
+    more = f"; and {len(changes) - 1} more" if len(changes) > 1 else ""
+    return (changes[0] if changes else "no key differs") + more
+
+
+def _changes(before: Any, after: Any, where: str) -> list[str]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key in dict.fromkeys([*before, *after]):
+            inner = f"{where}.{key}" if where else str(key)
+            if key not in after:
+                found.append(f"{inner} was removed")
+            elif key not in before:
+                found.append(f"{inner} was added")
+            else:
+                found += _changes(before[key], after[key], inner)
+        return found
+    return [] if before == after else [f"{where} was {json.dumps(before)}, is now {json.dumps(after)}"]
+
+
+def append_event(root: Path, event: dict[str, Any]) -> None:
+    with open(root / EVENTS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}) + "\n")
+
+
+def read_events(root: Path) -> list[dict[str, Any]]:
+    path = root / EVENTS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def read_result(run: Path) -> dict[str, Any] | None:
+    """A run's result.json (written atomically, so whole or absent)."""
+    path = run / RESULT_FILE
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def run_status(run: Path) -> str:
+    """done or failed (final: never run again), interrupted (resumes), or pending (starts)."""
+    result = read_result(run)
+    if result is not None:
+        return str(result["status"])
+    return "interrupted" if is_run_dir(run) else "pending"

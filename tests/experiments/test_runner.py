@@ -1,0 +1,146 @@
+"""The tiny experiment (2 variants x 2 seeds) end to end: 1 worker, 2 workers, a runner killed
+with kill -9 and run again, and Ray: the same summary every time (wall-clock aside)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from counterfeit.cli import main
+from counterfeit.experiments import run_experiment
+from counterfeit.experiments.expdir import CURVES_PNG, RESULT_FILE, SUMMARY_JSON, SUMMARY_MD, read_events
+from counterfeit.train.checkpoint import list_checkpoints
+
+LABELS = ["base/seed-0", "wide/seed-0", "base/seed-1", "wide/seed-1"]
+T_975_1 = 12.706204736  # Student's t, 97.5% quantile, 1 degree of freedom (2 seeds)
+
+
+def quiet(line: str) -> None:
+    """The runner's progress lines are for people; the tests read the files."""
+
+
+def comparable(root: Path) -> Any:
+    """summary.json without what depends on the machine's speed (seconds) or on the invocation."""
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "invocations")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+    return strip(json.loads((root / SUMMARY_JSON).read_text()))
+
+
+@pytest.fixture(scope="module")
+def experiment_file(tmp_path_factory: pytest.TempPathFactory, tiny_text: str) -> Path:
+    path = tmp_path_factory.mktemp("exp") / "tiny.toml"
+    path.write_text(tiny_text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_worker(experiment_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_experiment(experiment_file, out=tmp_path_factory.mktemp("one") / "exp", workers=1, log=quiet)
+
+
+def test_every_run_is_an_ordinary_run_directory(one_worker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for label in LABELS:
+        run = one_worker / label
+        result = json.loads((run / RESULT_FILE).read_text())
+        assert result["status"] == "done" and result["steps"] == 20 and result["images_seen"] == 20 * 32
+        assert json.loads((run / "eval.json").read_text()) == result["eval"]  # what `counterfeit eval` wrote
+        assert (run / "generator.safetensors").is_file() and (run / "metrics.png").is_file()
+    assert (one_worker / CURVES_PNG).is_file() and "## Against the baseline `base`" in (one_worker / SUMMARY_MD).read_text()
+    assert main(["experiment", "summary", str(one_worker), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads((one_worker / SUMMARY_JSON).read_text())
+
+
+def test_intervals_match_a_hand_computation(one_worker: Path) -> None:
+    fid = {label: json.loads((one_worker / label / "eval.json").read_text())["metrics"]["fid"] for label in LABELS}
+    summary = json.loads((one_worker / SUMMARY_JSON).read_text())
+    base = summary["variants"][0]["metrics"]["fid"]
+    a, b = fid["base/seed-0"], fid["base/seed-1"]
+    # two values: mean (a + b) / 2, sd |a - b| / sqrt(2), standard error sd / sqrt(2) = |a - b| / 2
+    assert base["values"] == [a, b] and base["mean"] == pytest.approx((a + b) / 2)
+    assert base["high"] - base["mean"] == pytest.approx(T_975_1 * abs(a - b) / 2, rel=1e-9)
+    assert base["floor"] == json.loads((one_worker / "base/seed-0/eval.json").read_text())["floor"]["fid"]
+    d0, d1 = fid["wide/seed-0"] - a, fid["wide/seed-1"] - b  # paired on seeds
+    difference = summary["comparisons"][0]["metrics"]["fid"]
+    assert difference["mean"] == pytest.approx((d0 + d1) / 2)
+    assert (difference["low"], difference["high"]) == pytest.approx(
+        ((d0 + d1) / 2 - T_975_1 * abs(d0 - d1) / 2, (d0 + d1) / 2 + T_975_1 * abs(d0 - d1) / 2), rel=1e-9)
+    words = ("better", "worse", "no evidence of a difference at 2 seeds")
+    assert difference["verdict"] == words[0 if difference["high"] < 0 else 1 if difference["low"] > 0 else 2]
+    assert summary["runs"] == {"total": 4, "done": 4, "failed": 0, "interrupted": 0, "pending": 0}
+
+
+def test_two_workers_give_the_same_summary(one_worker: Path, experiment_file: Path, tmp_path: Path) -> None:
+    two = run_experiment(experiment_file, out=tmp_path / "exp", workers=2, log=quiet)
+    assert comparable(two) == comparable(one_worker)
+    for label in LABELS:  # the runs themselves are bit-identical
+        assert (two / label / "generator.safetensors").read_bytes() == \
+            (one_worker / label / "generator.safetensors").read_bytes()
+
+
+def test_killed_runner_resumes_and_runs_each_once(one_worker: Path, experiment_file: Path, tmp_path: Path) -> None:
+    root = tmp_path / "exp"
+    runner = subprocess.Popen([sys.executable, "-m", "counterfeit", "experiment", "run", str(experiment_file),
+                               "--out", str(root), "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def mid_way() -> bool:  # a run done, and another under way with a checkpoint to resume from
+        runs = [root / label for label in LABELS]
+        return (any((run / RESULT_FILE).exists() for run in runs)
+                and any(list_checkpoints(run) and not (run / RESULT_FILE).exists() for run in runs))
+
+    deadline = time.monotonic() + 120
+    while not mid_way():
+        assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+        assert time.monotonic() < deadline, "the experiment made no progress"
+        time.sleep(0.01)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    runner.stderr.close()
+    finished = {label: (root / label / RESULT_FILE).stat().st_mtime_ns for label in LABELS
+                if (root / label / RESULT_FILE).exists()}
+    run_experiment(experiment_file, out=root, workers=2, log=quiet)
+    events = read_events(root)
+    second = max(i for i, e in enumerate(events) if e["event"] == "begin")
+    assert sorted(events[second]["to_run"]) == sorted(set(LABELS) - set(finished))  # the rest, once each
+    assert sorted(e["run"] for e in events[second:] if e["event"] == "done") == sorted(events[second]["to_run"])
+    assert any(e["resumed"] for e in events[second:] if e["event"] == "done")  # went on from a checkpoint
+    assert {label: (root / label / RESULT_FILE).stat().st_mtime_ns for label in finished} == finished
+    for label in LABELS:
+        steps = [json.loads(line)["step"] for line in (root / label / "metrics.jsonl").read_text().splitlines()
+                 if "d_loss" in line]
+        assert steps == sorted(set(steps))  # no step logged twice
+    assert comparable(root) == comparable(one_worker)
+
+
+def test_ray_backend_gives_the_same_summary(one_worker: Path, experiment_file: Path, tmp_path: Path) -> None:
+    root = run_experiment(experiment_file, out=tmp_path / "exp", workers=2, backend="ray", log=quiet)
+    assert [e["backend"] for e in read_events(root) if e["event"] == "begin"] == ["ray"]
+    assert comparable(root) == comparable(one_worker)
+
+
+def test_failed_runs_are_recorded_counted_and_not_retried(tiny_text: str, tmp_path: Path) -> None:
+    diverging = '\n[[variants]]\nname = "diverges"\nset = { lr_g = 1e30, lr_d = 1e30 }\n'  # NaN at once
+    path = tmp_path / "nan.toml"
+    path.write_text(tiny_text.replace("seeds = [0, 1]", "seeds = [0]") + diverging)
+    root = run_experiment(path, out=tmp_path / "exp", workers=1, log=quiet)
+    result = json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text())
+    assert result["status"] == "failed" and result["exit_code"] == 3 and "NaN" in result["message"]
+    summary = json.loads((root / SUMMARY_JSON).read_text())
+    assert summary["runs"] == {"total": 3, "done": 2, "failed": 1, "interrupted": 0, "pending": 0}
+    assert summary["failed"] == [{"run": "diverges/seed-0", "message": result["message"]}]
+    assert summary["variants"][2]["runs"]["failed"] == [0] and summary["variants"][2]["metrics"] == {}
+    assert summary["comparisons"][1] == {"variant": "diverges", "baseline": "base", "seeds": [], "metrics": {}}
+    assert f"- Failed: `diverges/seed-0`: {result['message']}" in (root / SUMMARY_MD).read_text()
+    run_experiment(path, out=root, workers=1, log=quiet)  # again: nothing left to run, the failure stands
+    assert [e["to_run"] for e in read_events(root) if e["event"] == "begin"] == [
+        ["base/seed-0", "wide/seed-0", "diverges/seed-0"], []]
+    assert json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text()) == result

@@ -1,0 +1,130 @@
+"""Experiment files: what they resolve to, and every bad one refused in one line before any run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from counterfeit.cli import main
+from counterfeit.config import resolve
+from counterfeit.experiments.expdir import open_experiment
+from counterfeit.experiments.spec import STEP_CAP, better_direction, load_experiment
+from counterfeit.seeds import SEED_LIMIT
+
+
+def test_variants_resolve_to_the_preset_with_their_options(tiny_file: Path) -> None:
+    experiment = load_experiment(tiny_file)
+    assert [v.name for v in experiment.variants] == ["base", "wide"] and experiment.baseline == "base"
+    common = {"eval_every": 20, "log_every": 5, "checkpoint_every": 5, "steps": 20}
+    assert experiment.variants[0].config_for(1) == resolve(preset="tiny", overrides={**common, "seed": 1})
+    assert experiment.variants[1].config_for(0) == resolve(preset="tiny", overrides={**common, "g_hidden": [64]})
+    assert experiment.threads == 1 and experiment.evaluation.n == 100
+    assert experiment.evaluation.metrics == ("fid", "precision", "recall", "coverage", "classes_covered")
+
+
+def test_seconds_budget_and_a_variant_preset(tmp_path: Path) -> None:
+    path = tmp_path / "equal_time.toml"
+    path.write_text('preset = "mlp2"\nseeds = [3, 4, 5]\n[budget]\nseconds = 90\n'
+                    '[[variants]]\nname = "mlp2"\n[[variants]]\nname = "mlp4"\npreset = "mlp4"\n')
+    experiment = load_experiment(path)
+    mlp4 = experiment.variants[1].config_for(4)
+    assert (mlp4.preset, mlp4.seed, mlp4.max_seconds, mlp4.steps, mlp4.epochs) == ("mlp4", 4, 90.0, STEP_CAP, 0)
+    assert mlp4.g_hidden == (256, 512, 1024)  # the mlp4 preset's own model
+    assert experiment.baseline is None  # no variant is named baseline, none is given
+    assert "until its clock passes 90 s" in experiment.budget.rule()
+
+
+def test_fingerprint_follows_what_results_depend_on(tiny_file: Path, tiny_text: str) -> None:
+    before = load_experiment(tiny_file).fingerprint()
+    tiny_file.write_text(tiny_text.replace("does a wider G help", "a reworded description"))
+    assert load_experiment(tiny_file).fingerprint() == before
+    tiny_file.write_text(tiny_text.replace("g_hidden = [64]", "g_hidden = [48]"))
+    assert load_experiment(tiny_file).fingerprint() != before
+
+
+def refused(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *options: str) -> str:
+    """The one line a bad experiment gets: exit 2, no traceback, no directory made."""
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert main(["experiment", "run", str(path), "--out", str(out), *options]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert not out.exists()
+    return err
+
+
+@pytest.mark.parametrize("change, message", [
+    (("seeds = [0, 1]", "seed = 0\nseeds = [0, 1]"), "unknown key 'seed' (did you mean 'seeds'?)"),
+    (("g_hidden = [64]", "g_hiden = [64]"), "variant 'wide': unknown config key 'g_hiden' (did you mean 'g_hidden'?)"),
+    (("g_hidden = [64]", "d_dropout = 1.5"), "variant 'wide': d_dropout must be in [0, 1), got 1.5"),
+    (("g_hidden = [64]", "steps = 10"), "variant 'wide': steps is set by the experiment"),
+    (('name = "wide"\nset', 'name = "wide"\nsett'), "variant 'wide': unknown key 'sett' (did you mean 'set'?)"),
+    (("eval_every = 20", "eval_evry = 20"), "[set] (variant 'base'): unknown config key 'eval_evry'"),
+    (("seeds = [0, 1]", "seeds = []"), "seeds: give at least one seed"),
+    (("seeds = [0, 1]", ""), "seeds: give at least one seed"),
+    (("seeds = [0, 1]", "seeds = [0, 0]"), "seeds: [0, 0] lists a seed twice"),
+    (("seeds = [0, 1]", "seeds = [0, -1]"), f"seeds: each must be in [0, {SEED_LIMIT}), got -1"),
+    (('name = "wide"', 'name = "base"'), "variant 'base': the name is used twice"),
+    (("steps = 20", "minutes = 5"), "[budget]: unknown key 'minutes'"),
+    (("steps = 20", "steps = 20\nseconds = 5"), "[budget]: give either steps = N or seconds = S, not both"),
+    (("[budget]\nsteps = 20", ""), "[budget]: missing; give steps = N or seconds = S"),
+    (("steps = 20", "seconds = -5"), "[budget]: seconds: expected a positive number"),
+    (('baseline = "base"', 'baseline = "narrow"'), "baseline: no variant is named 'narrow'"),
+    (("fid = 800", "diversity = 0.5"), "threshold: 'diversity' is not an in-training metric with a better direction"),
+    (("eval_every = 20", "eval_every = 0"), "threshold: variant 'base' has eval_every = 0"),
+    (("n = 100", 'n = 100\nmetrics = ["fidd"]'), "metrics: unknown metric 'fidd'"),
+])
+def test_bad_file_is_one_line_naming_the_key(change: tuple[str, str], message: str, tiny_text: str,
+                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = change
+    assert old in tiny_text
+    err = refused(tmp_path, tiny_text.replace(old, new, 1), capsys)
+    assert message in err and "exp.toml" in err
+
+
+def test_bad_options(tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "--address 10.0.0.1:6379: only for --backend ray" in refused(
+        tmp_path, tiny_text, capsys, "--address", "10.0.0.1:6379")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    assert "pip install 'counterfeit[ray]'" in refused(tmp_path, tiny_text, capsys, "--backend", "ray")
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_an_out_that_holds_something_else_is_untouched(tiny_file: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mine"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "todo.txt").write_text("keep me")
+    assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
+    assert "is not empty and holds no experiment" in capsys.readouterr().err
+    assert snapshot(out) == {"notes/todo.txt": b"keep me"}
+
+
+def test_a_changed_file_is_refused_naming_the_change(tiny_file: Path, tiny_text: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    open_experiment(out, load_experiment(tiny_file))
+    before = snapshot(out)
+    tiny_file.write_text(tiny_text.replace("steps = 20", "steps = 50"))
+    assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "changed since" in err and "budget.steps was 20, is now 50" in err and len(err.splitlines()) == 1
+    assert snapshot(out) == before
+
+
+def test_summary_of_a_directory_that_is_no_experiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "summary", str(tmp_path)]) == 2
+    assert "not an experiment directory" in capsys.readouterr().err
+
+
+def test_better_direction_comes_from_the_registry() -> None:
+    assert [better_direction(m) for m in ("fid", "coverage", "classes_covered", "cond_accuracy")] == \
+        ["lower", "higher", "higher", "higher"]
+    assert better_direction("memorisation") is None  # ~1 is best: no side is better, so no verdict
