@@ -30,7 +30,8 @@ def seeded_global_rngs() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def metrics_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Cached real-data statistics go to a temp dir, shared by this session's tests, never ~/.cache."""
+    """Cached real-data statistics go to a temp dir, shared by this session's tests (and the worker
+    processes and Ray tasks they start, which inherit the variable), never ~/.cache."""
     path = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COUNTERFEIT_CACHE", str(path))

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -32,16 +31,6 @@ name = "base"
 name = "wide"
 set = { g_hidden = [64] }
 """
-
-
-@pytest.fixture(scope="session", autouse=True)
-def experiments_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Real-data statistics cached in a temp dir shared by this session's runs (worker processes
-    and Ray tasks inherit the variable), never ~/.cache."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COUNTERFEIT_CACHE", str(path))
-        yield path
 
 
 @pytest.fixture(scope="session")
