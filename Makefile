@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 train: $(STAMP)
 	$(BIN)/counterfeit train --preset $(PRESET) $(ARGS)
 
-# The tests also need the `ray` extra: the experiment runner's Ray backend is tested, never skipped.
+# The tests also need the `ray`, `tensorboard` and `browser` extras: the experiment runner's Ray
+# backend, the TensorBoard events and the report's pages in Chromium are tested, never skipped.
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,ray]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,ray,tensorboard,browser]'
 	touch $(TEST_STAMP)
 
 test: $(TEST_STAMP)

@@ -19,17 +19,6 @@ from counterfeit.config import resolve
 from counterfeit.train.loop import train
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The toolkit's cache folder (datasets, converted image folders, evaluators, real-data
-    statistics) is a temp dir shared by this session's tests (and the worker processes and Ray
-    tasks they start, which inherit the variable), never ~/.cache."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COUNTERFEIT_CACHE", str(path))
-        yield path
-
-
 @pytest.fixture(autouse=True)
 def seeded_global_rngs() -> None:
     """Each test starts from the same global RNG states whichever tests ran before it (or were
@@ -37,6 +26,17 @@ def seeded_global_rngs() -> None:
     torch.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The toolkit's cache folder (real-data statistics, downloaded datasets, converted image
+    folders, evaluators) is a temp dir, shared by this session's tests (and the worker processes
+    and Ray tasks they start, which inherit the variable), never ~/.cache."""
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COUNTERFEIT_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

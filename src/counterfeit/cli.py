@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 from counterfeit._version import __version__
 from counterfeit.errors import UserError
 from counterfeit.train.interrupt import TrainingStopped
+from counterfeit.rundir import REPORT_FILE
 
 
 def _positive_int(text: str) -> int:
@@ -73,6 +74,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir = train(config, out=args.out, quiet=args.quiet)
     sys.stdout.write(f"{run_dir}\n")  # one write: under torchrun every rank prints it at once, unbuffered
     sys.stdout.flush()
+    report = run_dir / REPORT_FILE
+    if not args.quiet and report.is_file():  # stdout keeps its one line, the run directory
+        print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from counterfeit.report import write_report
+
+    print(write_report(args.run_dir, args.out))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from counterfeit.report.compare import terminal_table, write_comparison
+
+    comparison = write_comparison(args.runs, args.out)
+    print(terminal_table(comparison))
+    print(f"\n{args.out}")
     return 0
 
 
@@ -331,6 +351,27 @@ looping GIF): along the great circle for normal and sphere priors, a straight li
     walk.add_argument("--seed", type=_seed, default=0, help="picks the two ends")
     walk.add_argument("--out", required=True, help="FILE.gif")
     walk.set_defaults(func=cmd_interpolate)
+
+    report = _command(sub, "report", "one HTML page of a run: status, samples, curves, evaluation, config", """\
+Write the run's page: status, sample grids with a step slider and the progress GIF, interactive
+charts (losses, D outputs, in-training metrics with their floor), eval.json's table and the config.
+One self-contained file that opens from file://; training writes it too (report.html).""", """\
+  counterfeit report runs/try
+  counterfeit report runs/try --out ~/try.html""")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--out", type=Path, help="FILE.html (default RUN_DIR/report.html)")
+    report.set_defaults(func=cmd_report)
+
+    compare = _command(sub, "compare", "runs side by side: an HTML page, and the table on the terminal", """\
+Compare runs (other presets, lengths or data too): overlaid curves, the final grids, the config
+keys that differ and the final metrics with the best of each row marked. An experiment directory
+stands for every run up to two levels below it.""", """\
+  counterfeit compare runs/mlp2-a runs/dcgan-b --out mlp2-vs-dcgan.html
+  counterfeit compare runs/sweep""")
+    compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                         help="run directories, or experiment directories holding runs")
+    compare.add_argument("--out", type=Path, default=Path("compare.html"), help="FILE.html (default compare.html)")
+    compare.set_defaults(func=cmd_compare)
 
     presets = _command(sub, "presets", "list the presets, one line each", """\
 List the shipped presets (TOML files that spell out every config key), one line each.""", """\

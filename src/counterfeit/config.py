@@ -144,6 +144,8 @@ class Config:
     sample_every: int = setting(2_000, "steps between PNG grids in samples/", POSITIVE)
     frame_every: int = setting(2_000, "steps between frames of progress.gif", POSITIVE)
     grid_size: int = setting(64, "fixed-noise samples per snapshot grid", POSITIVE)
+    tensorboard: bool = setting(False, "also write TensorBoard event files into RUN_DIR/tensorboard/ "
+                                       "(the tensorboard extra)")
     # -- speed --
     precision: str = setting("fp32", "bf16: forward and backward passes under bfloat16 autocast",
                          OneOf(("fp32", "bf16")))

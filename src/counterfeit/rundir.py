@@ -11,12 +11,15 @@
     vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
     eval.json                   the last `counterfeit eval` of the run
     train.lock                  held by the process training the run
+    report.html                 the run on one page (counterfeit/report/), refreshed at each checkpoint
+    tensorboard/                TensorBoard event files when tensorboard = true
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ GENERATOR_FILE = "generator.safetensors"
 DISCRIMINATOR_FILE = "discriminator.safetensors"
 RAW_GENERATOR_FILE = "generator_raw.safetensors"
 CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_NAME = re.compile(r"^step_(\d{6,})\.safetensors$")  # in CHECKPOINT_DIR; the group: the step
 PROGRESS_GIF = "progress.gif"
 LOSSES_PLOT = "losses.png"
 METRICS_PLOT = "metrics.png"
@@ -45,6 +49,8 @@ VAE_LOG_FILE = "vae.jsonl"
 VAE_SAMPLES_FILE = "vae_samples.png"
 EVAL_FILE = "eval.json"
 LOCK_FILE = "train.lock"
+REPORT_FILE = "report.html"
+TENSORBOARD_DIR = "tensorboard"
 
 
 def default_run_path(config: Config, root: Path = Path("runs")) -> Path:

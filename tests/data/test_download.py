@@ -102,9 +102,9 @@ def test_downloads_verified_files(tmp_path: Path, mirror: Mirror, digits) -> Non
     np.testing.assert_array_equal(dataset.labels, digits[1])
 
 
-def test_the_default_folder_is_the_cache_where_data_by_name_looks(mirror: Mirror, cache_home: Path) -> None:
+def test_the_default_folder_is_the_cache_where_data_by_name_looks(mirror: Mirror, metrics_cache: Path) -> None:
     paths = download("kmnist", base_url=mirror.base_url, checksums=mirror.checksums)
-    assert {p.parent for p in paths} == {cache_home / "datasets" / "kmnist"}
+    assert {p.parent for p in paths} == {metrics_cache / "datasets" / "kmnist"}
 
 
 def test_files_with_the_right_md5_are_not_fetched_again(tmp_path: Path, mirror: Mirror) -> None:

@@ -9,10 +9,10 @@ from counterfeit.data import load_dataset
 from counterfeit.metrics.evaluator import load_evaluator
 
 
-def test_reference_stats_are_cached_per_n(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reference_stats_are_cached_per_n(metrics_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dataset, evaluator = load_dataset(None), load_evaluator()
     first = evaluate.real_data(dataset, evaluator, 120)
-    entries = set(cache_home.glob("real-*.npz"))
+    entries = set(metrics_cache.glob("real-*.npz"))
     assert entries
 
     def no_rebuild(*args: object) -> None:
@@ -25,12 +25,12 @@ def test_reference_stats_are_cached_per_n(cache_home: Path, monkeypatch: pytest.
     assert (again.reference.train.pixels == first.reference.train.pixels).all()
     with pytest.raises(AssertionError, match="rebuilt"):
         evaluate.real_data(dataset, evaluator, 121)  # another n is another entry
-    assert not list(cache_home.glob(".*.tmp"))  # atomic writes leave no temp files
+    assert not list(metrics_cache.glob(".*.tmp"))  # atomic writes leave no temp files
 
 
-def test_a_corrupt_cache_entry_is_rebuilt(cache_home: Path) -> None:
+def test_a_corrupt_cache_entry_is_rebuilt(metrics_cache: Path) -> None:
     dataset, evaluator = load_dataset(None), load_evaluator()
     evaluate.real_data(dataset, evaluator, 130)
-    newest = max(cache_home.glob("real-*.npz"), key=lambda p: p.stat().st_mtime)
+    newest = max(metrics_cache.glob("real-*.npz"), key=lambda p: p.stat().st_mtime)
     newest.write_bytes(b"garbage")
     assert evaluate.real_data(dataset, evaluator, 130).n_reference == 130

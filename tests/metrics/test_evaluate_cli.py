@@ -19,7 +19,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "counterfeit", *args], capture_output=True, text=True)
 
 
-def test_eval_real_json_is_one_object_with_every_metric(cache_home: Path) -> None:
+def test_eval_real_json_is_one_object_with_every_metric(metrics_cache: Path) -> None:
     result = run_cli("eval", "--real", "--n", "500", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)  # exactly one JSON document on stdout
@@ -30,7 +30,7 @@ def test_eval_real_json_is_one_object_with_every_metric(cache_home: Path) -> Non
     assert report["evaluator"]["name"] == "MNIST evaluator"
     assert report["evaluator"]["data"].startswith("embedded MNIST")
     assert report["floor"]["precision"] > 0.5 and report["floor"]["classes_covered"] == 10
-    assert list(cache_home.glob("real-*.npz"))  # the floor is cached where the env var says
+    assert list(metrics_cache.glob("real-*.npz"))  # the floor is cached where the env var says
 
 
 def test_eval_real_table_names_sample_sizes() -> None:

@@ -22,6 +22,8 @@ from counterfeit.metrics.evaluate import evaluate_path
 from counterfeit.metrics.evaluator import EVALUATOR_SHA256, RECORD_FILE, WEIGHTS_FILE
 from counterfeit.metrics.evaluator_store import find_evaluator, load_stored, require_evaluator, store_dir
 from counterfeit.metrics.evaluator_train import TrainSettings, train_evaluator
+from counterfeit.report import build_report
+from counterfeit.report.rundata import read_run
 from counterfeit.train.loop import train
 from counterfeit.rundir import read_metrics
 
@@ -156,6 +158,8 @@ def test_eval_of_a_run_uses_its_datas_evaluator(shapes: Path, shapes_evaluator: 
     assert "classifier_score" in printed["metrics"] and "mnist_score" not in printed["metrics"]
     assert "FID (shapes evaluator)" in report.table() and "MNIST" not in report.table()
     assert "higher (max 3)" in report.table()
+    page = build_report(read_run(run))  # the run's page names the evaluator too
+    assert "FID (shapes evaluator)" in page and "MNIST" not in page
 
 
 def test_training_on_data_without_an_evaluator_warns_once_and_logs_no_metrics(

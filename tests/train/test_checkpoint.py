@@ -135,7 +135,9 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path: Path, monkeypatc
     assert error.value.exit_code == 3
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000010.safetensors", good.name]
     assert read_checkpoint(good).step == 20
-    assert max(r["step"] for r in metrics(tmp_path / "run")) == 25  # no NaN line logged
+    records = metrics(tmp_path / "run")
+    assert max(r["step"] for r in records if "d_loss" in r) == 25  # no NaN line logged
+    assert records[-1] == {"step": 30, "failed": message}  # why the run ended, for its report
 
 
 def test_a_run_on_a_relative_path_resumes_and_evaluates_from_elsewhere(tmp_path: Path,

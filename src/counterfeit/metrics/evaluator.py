@@ -121,7 +121,8 @@ class Evaluator:
 
     def describe(self) -> dict[str, Any]:
         """What eval.json says about the judge: which network, trained on which data."""
-        return {"name": f"{self.label} evaluator", "sha256": self.sha256, "data": self.record.get("data"),
+        return {"name": f"{self.label} evaluator", "label": self.label, "num_classes": self.net.head.out_features,
+                "sha256": self.sha256, "data": self.record.get("data"),
                 "data_fingerprint": self.record.get("data_fingerprint"),
                 "heldout_accuracy": self.record.get("heldout_accuracy")}
 

@@ -30,8 +30,9 @@ class Metric:
     better: str
     computation: Computation  # yields this key (and maybe others) in one pass
 
-    def label_for(self, data: str, classes: int) -> tuple[str, str]:
-        """(label, better) with the evaluator's data and number of classes filled in."""
+    def label_for(self, data: str = "the data's", classes: int | str = "K") -> tuple[str, str]:
+        """(label, better) with the evaluator's data and number of classes filled in (by default
+        unnamed, for views of several runs or of records that do not say: "FID (the data's evaluator)")."""
         return (self.label.format(data=data, classes=classes), self.better.format(data=data, classes=classes))
 
 

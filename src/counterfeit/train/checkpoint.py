@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -37,11 +36,10 @@ from counterfeit.config import to_toml
 from counterfeit.data.sampler import InMemorySampler
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_open, fsync_directory
-from counterfeit.rundir import CHECKPOINT_DIR
+from counterfeit.rundir import CHECKPOINT_DIR, CHECKPOINT_NAME
 from counterfeit.train.state import TrainState
 
 FORMAT = "counterfeit-checkpoint-1"
-_NAME = re.compile(r"^step_(\d{6,})\.safetensors$")
 
 
 class CheckpointError(UserError):
@@ -63,7 +61,7 @@ def checkpoint_path(run_path: Path, step: int) -> Path:
 
 
 def step_of(path: Path) -> int:
-    match = _NAME.match(path.name)
+    match = CHECKPOINT_NAME.match(path.name)
     return int(match.group(1)) if match else -1
 
 
@@ -72,7 +70,7 @@ def list_checkpoints(run_path: Path) -> list[Path]:
     folder = run_path / CHECKPOINT_DIR
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if _NAME.match(p.name)), key=step_of)
+    return sorted((p for p in folder.iterdir() if CHECKPOINT_NAME.match(p.name)), key=step_of)
 
 
 # -- saving ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from counterfeit.data.labels import require_labels
 from counterfeit.data.loading import absolute_data, load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
+from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
                                 RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path)
 from counterfeit.seeds import Stream, stream_seed
@@ -36,6 +37,7 @@ from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import StepOutput, TrainState, build_state
 from counterfeit.train.step import make_step
 from counterfeit.train.vae import pretrain_vae
+from counterfeit.train.views import RunViews
 from counterfeit.train.watch import TrainingWatch
 from counterfeit.viz import plot_losses
 
@@ -50,6 +52,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         path = Path(world.from_main(str(path).encode()).decode())  # rank 0's: a default name holds its clock time
         if world.is_main:
             check_new_run_dir(path)  # before any work: a bad --out costs nothing
+            if config.tensorboard:
+                require_tensorboard()
         dataset = load_data(config)
         config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
         # Every process evaluates the same synchronised G on the same noise, so all stop together.
@@ -60,8 +64,8 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                            "processes": world.size,
                            **({"data_classes": list(dataset.classes)} if dataset.classes else {})})
-        with run_lock(path) if run else contextlib.nullcontext():
-            seconds = run_steps(run, state, dataset, watch, quiet, world)
+        with run_lock(path) if run else contextlib.nullcontext(), RunViews.of(run, state) as views:
+            seconds = run_steps(run, state, dataset, watch, quiet, world, views=views)
             if run:
                 run.record_run_info(duration_seconds=seconds)
     return path
@@ -82,9 +86,11 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
         if checkpoint is not None:
             watch.replay(resumption.records)
         run = RunDir(path) if world.is_main else None
-        seconds = run_steps(run, build_state(config, world), dataset, watch, quiet, world, checkpoint)
-        if run:
-            run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv))
+        state = build_state(config, world)
+        with RunViews.of(run, state) as views:
+            seconds = run_steps(run, state, dataset, watch, quiet, world, checkpoint, views)
+            if run:
+                run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv))
     return path
 
 
@@ -94,6 +100,8 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
     directory put back to its latest good checkpoint."""
     config = resume_config(path, overrides)
     check_split(config, world.size)
+    if config.tensorboard:
+        require_tensorboard()
     dataset = load_data(config)
     check_same_data(path, dataset)
     watch = TrainingWatch(config, dataset, quiet)
@@ -119,10 +127,10 @@ def load_data(config: Config) -> Dataset:
 
 
 def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: TrainingWatch, quiet: bool,
-              world: World, checkpoint: Checkpoint | None = None) -> float:
-    """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` is None
-    on the processes that write nothing. Returns the run's seconds on the clock of metrics.jsonl:
-    VAE pre-training included, and a resumed run's include those before its checkpoint."""
+              world: World, checkpoint: Checkpoint | None = None, views: RunViews | None = None) -> float:
+    """From the state (fresh, or restored from `checkpoint`) to the end of the run; `run` and
+    `views` are None on the processes that write nothing. Returns the run's seconds on the clock of
+    metrics.jsonl: VAE pre-training included, and a resumed run's include those before its checkpoint."""
     config = state.config
     pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
@@ -168,6 +176,8 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     if run:
                         last_checkpoint = save_checkpoint(run.path, state, sampler, time.perf_counter() - started,
                                                           keep=config.keep_checkpoints, rngs=rngs, extras=extras)
+                    if views:
+                        views.refresh(running=True)  # report.html and TensorBoard, up to this checkpoint
                 if signum:
                     saved, where = ((f"checkpoint {last_checkpoint}", run.path) if run
                                     else ("rank 0's checkpoint", "RUN_DIR"))

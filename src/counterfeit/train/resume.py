@@ -1,10 +1,10 @@
 """Resuming a run directory: which config, and putting its records back to the checkpoint's step.
 
-Only the run's length (`steps`, `epochs`, `max_seconds`) may change on resume; any other change would make
-the continuation a different run. Records written after the checkpoint (metrics lines, sample
-grids) are dropped, so the resumed run writes each step once and its files match those of an
-uninterrupted run; with no checkpoint the run starts over, so what it wrote before step 0 (VAE
-pre-training) goes too.
+Only the run's length (`steps`, `epochs`, `max_seconds`) may change on resume, and whether it
+also writes TensorBoard events; any other change would make the continuation a different run.
+Records written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run
+writes each step once and its files match those of an uninterrupted run; with no checkpoint the
+run starts over, so what it wrote before step 0 (VAE pre-training) goes too.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from counterfeit.train.checkpoint import Checkpoint, CheckpointError, processes_
 from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
                                 is_run_dir, load_run_config)
 
-MAY_CHANGE = ("steps", "epochs", "max_seconds")
+MAY_CHANGE = ("steps", "epochs", "max_seconds", "tensorboard")  # tensorboard: a view of the run, not its maths
 
 
 def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
@@ -42,7 +42,7 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
                           f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; "
-                          "only the length (--steps, epochs, max_seconds) may change")
+                          "only the length (--steps, epochs, max_seconds) and tensorboard may change")
     if wanted.epochs != saved.epochs:  # new epochs: steps from the run's data (its fingerprint is checked later)
         images = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_images")
         if not isinstance(images, int):
@@ -108,9 +108,10 @@ def record_config(run: RunDir, config: Config) -> None:
 
 
 def rewind(run: RunDir, step: int) -> None:
-    """Drop metrics lines and sample grids after `step` (a half-written last line included),
-    temp files a killed writer left (the run's lock says no writer is alive), and at step 0 (no
-    checkpoint: the run starts over) the records of VAE pre-training, which runs again."""
+    """Drop metrics lines and sample grids after `step` (a half-written last line included), the
+    record of a failure (train/views.py; the resume goes on past it), temp files a killed writer
+    left (the run's lock says no writer is alive), and at step 0 (no checkpoint: the run starts
+    over) the records of VAE pre-training, which runs again."""
     for folder in (run.path, run.samples, run.path / CHECKPOINT_DIR):
         for temp in folder.glob(".*.tmp"):
             temp.unlink()
@@ -128,8 +129,9 @@ def rewind(run: RunDir, step: int) -> None:
 
 
 def _step_of(line: str) -> int | None:
+    """A record's step; None for a line that is not a record, or records a failure."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    return record.get("step") if isinstance(record, dict) else None
+    return record.get("step") if isinstance(record, dict) and "failed" not in record else None

@@ -69,7 +69,8 @@ class TrainingWatch:
                 accuracy = class_accuracy(sample.probs.argmax(1).numpy(), labels.numpy())
                 metrics.update(cond_accuracy=accuracy["cond_accuracy"],
                                cond_accuracy_min=accuracy["cond_accuracy_min"])
-            append({"step": step, "eval_n": EVAL_N, **metrics})
+            floor = {key: self.real.floor[key] for key in metrics if key in self.real.floor}
+            append({"step": step, "eval_n": EVAL_N, **metrics, "floor": floor})  # the floor: for the report
             self._report(self.monitor.observe_eval(step, metrics), append)
 
     def _report(self, signals: list[Signal], append: Append) -> None:
