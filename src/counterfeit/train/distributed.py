@@ -10,7 +10,7 @@ in a uint8 tensor, so nothing is pickled (broadcast_object_list would pickle).
 
 Gradients are averaged by one explicit all-reduce per update rather than by wrapping the modules in
 DistributedDataParallel: DDP's all-reduce hooks fire on `.backward()`, which our step never calls
-(the fully connected nets' backward passes are written out, train/mlp_step.py; the others take
+(the fully connected nets' backward passes are written out, train/fast/mlp_step.py; the others take
 each net's gradients with `torch.autograd.grad`), so G's update computes no gradients for D's
 weights; one flat all-reduce per update is what DDP's single bucket does for models this small.
 """
