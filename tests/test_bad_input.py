@@ -20,8 +20,7 @@ import pytest
 from counterfeit.cli import main
 from counterfeit.train import checkpoint as checkpoint_module
 from counterfeit.train.checkpoint import list_checkpoints
-from counterfeit.rundir import LOCK_FILE
-from counterfeit.train.lock import run_lock
+from counterfeit.rundir import LOCK_FILE, run_lock
 
 
 def idx(array: np.ndarray) -> bytes:

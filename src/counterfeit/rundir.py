@@ -18,11 +18,13 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -31,6 +33,11 @@ from safetensors.torch import save as safetensors_bytes
 from counterfeit._version import __version__
 from counterfeit.config import Config, from_mapping, read_toml, to_toml
 from counterfeit.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs go unguarded there
+    fcntl = None  # type: ignore[assignment]
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 from counterfeit.provenance import provenance
 
@@ -139,3 +146,50 @@ def environment() -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
+
+# -- one process trains a run directory at a time: an advisory lock on RUN_DIR/train.lock -------
+# The kernel drops the lock when the process ends however it ends (even SIGKILL), so a crashed run
+# never leaves a stale lock behind. The file itself stays: removing it would race a second process.
+
+
+class RunLocked(UserError):
+    """Another process is training the run (one that is still running, so not a failure of it)."""
+
+
+@contextmanager
+def run_lock(run_path: Path) -> Iterator[None]:
+    """Hold the run's lock, or fail at once naming the process that holds it."""
+    if fcntl is None:
+        yield
+        return
+    # "a+": opening must not change the file, since another process may own it.
+    with open(run_path / LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLocked(f"{run_path}: is being trained by another process (pid {holder})") from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def lock_held(run_path: Path) -> bool:
+    """Whether a process trains the run now (holds `run_lock`). A shared lock is taken and dropped
+    at once on the file opened read-only, which changes nothing; a trainer starting in that instant
+    is told the run is busy, and a second try goes through."""
+    if fcntl is None:
+        return False
+    try:
+        handle = open(run_path / LOCK_FILE, "rb")
+    except OSError:  # no lock file: never trained here
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from counterfeit.report.rundata import read_run
 from counterfeit.report.status import Status, run_status
-from counterfeit.train.lock import run_lock
+from counterfeit.rundir import run_lock
 
 
 def copy_run(run: Path, tmp_path: Path) -> Path:

@@ -19,10 +19,9 @@ from counterfeit.experiments.expdir import RESULT_FILE
 from counterfeit.experiments.spec import Evaluation
 from counterfeit.fileio import atomic_write_text
 from counterfeit.metrics.evaluate import evaluate_path
+from counterfeit.rundir import RunLocked, is_run_dir, read_metrics
 from counterfeit.train.interrupt import TrainingStopped
-from counterfeit.train.lock import RunLocked
 from counterfeit.train.loop import resume, train
-from counterfeit.rundir import is_run_dir, read_metrics
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from counterfeit.experiments.expdir import append_event, default_out, open_exper
 from counterfeit.experiments.spec import Experiment, load_experiment
 from counterfeit.experiments.summary import write_summary
 from counterfeit.train.interrupt import TrainingStopped
-from counterfeit.train.lock import run_lock
+from counterfeit.rundir import run_lock
 
 BACKENDS = ("local", "ray")
 Log = Callable[[str], None]

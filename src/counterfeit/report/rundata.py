@@ -15,13 +15,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from counterfeit.rundir import (CHECKPOINT_DIR, CHECKPOINT_NAME, CONFIG_FILE, EVAL_FILE, GENERATOR_FILE, LOCK_FILE,
-                                METRICS_FILE, PROGRESS_GIF, SAMPLES_DIR, is_run_dir)
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, so runs go unguarded there (train/lock.py) and none shows as running
-    fcntl = None  # type: ignore[assignment]
+from counterfeit.rundir import (CHECKPOINT_DIR, CHECKPOINT_NAME, CONFIG_FILE, EVAL_FILE, GENERATOR_FILE,
+                                METRICS_FILE, PROGRESS_GIF, SAMPLES_DIR, is_run_dir, lock_held)
 
 _GRID = re.compile(r"^step_(\d+)\.png$")
 
@@ -90,27 +85,8 @@ def read_run(path: Path) -> RunData:
     _read_pictures(data)
     _read_evaluation(data)
     data.final_weights = (path / GENERATOR_FILE).is_file()
-    data.locked = _lock_held(path)
+    data.locked = lock_held(path)
     return data
-
-
-def _lock_held(path: Path) -> bool:
-    """Whether a process trains the run now (it holds train/lock.py's lock). A shared lock is
-    taken and dropped at once on the file opened read-only, which changes nothing; a trainer
-    starting in that instant is told the run is busy, and a second try goes through."""
-    if fcntl is None:
-        return False
-    try:
-        handle = open(path / LOCK_FILE, "rb")
-    except OSError:  # no lock file: never trained here
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
 
 
 def _read_config(data: RunData) -> None:

@@ -19,7 +19,7 @@ from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
 from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
-                                RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path)
+                                RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path, run_lock)
 from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.budget import TimeBudget
 from counterfeit.train.cadence import due
@@ -29,7 +29,6 @@ from counterfeit.train.distributed import (Agreement, World, check_split, init_w
 from counterfeit.train.guard import NonFiniteGuard
 from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
-from counterfeit.train.lock import run_lock
 from counterfeit.train.progress import Progress
 from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
                                       resume_config, rewind)
