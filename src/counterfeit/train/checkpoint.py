@@ -4,7 +4,7 @@
       tensors   every module of the TrainState (generator/..., discriminator/..., ema/... if on),
                 the extras the loop passes (snapshots/frames: the progress-GIF frames so far),
                 every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
-                the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]; under torchrun
+                the state (noise_rng; augment_rng when augment is on), torch's global RNG (rng/torch[, rng/cuda]; under torchrun
                 also each rank r > 0's: ranks/r/rng/torch[, ranks/r/rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
       metadata  JSON strings: format, step, seconds, the resolved config as TOML and its sha256,

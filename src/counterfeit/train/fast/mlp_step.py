@@ -41,6 +41,8 @@ class MLPStep:
             return None
         if s.loss.gradient_penalty or s.config.precision != "fp32":
             return None
+        if s.config.augmentations:  # DiffAugment: D's input gradients would go through the augmentation
+            return None
         g_layers, d_layers = layers_of(s.generator.net), layers_of(s.discriminator.net)
         return cls(s, g_layers, d_layers) if g_layers and d_layers else None
 
