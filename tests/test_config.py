@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, NameList, OneOf, Range, annotated_toml, parse_set,
-                                preset_names, resolve, to_toml)
+from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, NameList, OneOf, Range, annotated_toml,
+                                parse_set, preset_names, resolve, to_toml)
 from counterfeit.rundir import load_run_config
 from counterfeit.seeds import MAX_RANKS, SEED_LIMIT, Stream, rank_seed, stream_seed
 

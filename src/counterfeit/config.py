@@ -159,8 +159,8 @@ class Config:
     max_seconds: float = setting(0.0, "> 0: also stop at the first step boundary once the run's clock has "
                                  "passed this many seconds; 0 = off", NOT_NEGATIVE)
     ema: float = setting(0.0, "decay of the average of G's weights that samples use; 0 = off", FRACTION)
-    augment: str = setting("", "DiffAugment: augment real and fake images alike each time D sees them, in "
-                           "this order", NameList(AUGMENT_NAMES))
+    augment: str = setting("", "DiffAugment: augment real and fake images alike each time D sees them, "
+                           "in the order listed", NameList(AUGMENT_NAMES))
     # -- what the run records --
     log_every: int = setting(100, "steps between the loss lines of metrics.jsonl", POSITIVE)
     sample_every: int = setting(2_000, "steps between PNG grids in samples/", POSITIVE)
@@ -421,8 +421,8 @@ def _inline(value: Any) -> str:
 
 
 __all__ = [
-    "AUGMENT_NAMES", "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key", "annotated_toml",
-    "from_mapping",
+    "AUGMENT_NAMES", "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key",
+    "annotated_toml", "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

@@ -55,7 +55,9 @@ class TrainState:
 
     @property
     def sampling_generator(self) -> nn.Module:
-        """The generator that snapshots, saved weights and evaluation use: the average when on."""
+        """The generator that snapshots, saved weights and evaluation use: the average when on
+        (with a batch-norm G, a changed average first gets its statistics recomputed: ask for it
+        only when it is about to be used)."""
         return self.ema.averaged() if self.ema is not None else self.generator
 
     def noise(self, n: int, draws: int = 1) -> Tensor:
@@ -116,6 +118,8 @@ def build_state(config: Config, world: World = World()) -> TrainState:
 
 
 def make_ema(config: Config, generator: nn.Module, device: torch.device) -> EMA | None:
+    """The average of G when config.ema > 0; with the fixed noise that recomputes its batch-norm
+    statistics when G has batch norm."""
     if config.ema == 0:
         return None
     inputs = stats_inputs(config, Prior(config.prior, config.z_dim), device) if has_batch_norm(generator) else None
