@@ -28,7 +28,8 @@ from counterfeit.seeds import Stream, stream_seed
 Inputs = list[tuple[Tensor, "Tensor | None"]]  # (z, labels or None) batches
 # Batches of the run's batch size, so each batch's statistics are those G normalised with in
 # training; 8 of them put the estimate's noise at a third of one batch's (1/sqrt(8)) for the cost
-# of 8 G forwards without a graph, paid only when the average is used after it changed.
+# of 8 G forwards without a graph (about one training step of dcgan or cdcgan, measured), paid
+# only when the average is used after it changed.
 STATS_BATCHES = 8
 
 
