@@ -125,10 +125,6 @@ def _bench_to_quality(args: argparse.Namespace, overrides: dict[str, Any]) -> in
         if getattr(args, name):
             raise UserError(f"--{name}: cannot be combined with --to-quality (which names the one preset)")
     target_for(args.to_quality)  # before any work: a preset without a target costs nothing
-    if args.out is not None:
-        from counterfeit.rundir import check_new_run_dir
-
-        check_new_run_dir(args.out)
     if args.threads:
         import torch
 
