@@ -18,6 +18,7 @@ from counterfeit.seeds import Stream, rank_seed, stream_seed
 from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import World
 from counterfeit.train.ema import EMA
+from counterfeit.train.precision import resolve_precision
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,14 @@ def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device
 
 
 def build_state(config: Config, world: World = World()) -> TrainState:
-    """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order."""
+    """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order;
+    `precision = "auto"` becomes what this device runs fast (the state's config records it)."""
     torch.manual_seed(config.seed)  # parameter init and dropout draw from torch's global RNG
     random.seed(config.seed)  # nothing draws from these yet; seeded (and checkpointed) so that
     np.random.seed(config.seed)  # whatever does later stays reproducible
     device = resolve_device(config.device, world.local_rank)
+    if config.precision == "auto":  # resolved once: the state's config is what the run records
+        config = config.replace(precision=resolve_precision(config.precision, device))
     generator = build_generator(config).to(device)
     discriminator = build_discriminator(config).to(device)
     if world.rank > 0:  # each process's rows get their own dropout masks; rank 0 keeps one process's
