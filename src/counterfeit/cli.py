@@ -107,7 +107,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
-    results = bench(configs, seconds=args.seconds, threads=args.threads)
+    precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
+    results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
     return 0
 
@@ -313,8 +314,11 @@ directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weigh
 
     bench = _command(sub, "bench", "time our training step against the GEMM floor, sgemm and a textbook loop", """\
 Time, interleaved in one run, a 1024^3 sgemm (the machine's roofline), each config's GEMM floor,
-our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.""", """\
-  counterfeit bench --preset mlp2 --seconds 5 --json""")
+our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.
+Each config is timed in float32 and in bfloat16 (a row each, with that precision's floor), unless
+--precision picks one.""", """\
+  counterfeit bench --preset mlp2 --seconds 5 --json
+  counterfeit bench --preset dcgan --precision bf16""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
     bench.add_argument("--config", type=Path, action="append", default=[],
@@ -325,7 +329,10 @@ our training step and the textbook loop; print steps/s, GFLOP/s and the ratios b
                        help="measuring time per candidate, split into 20 interleaved windows (default 3)")
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")
-    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
+    bench.add_argument("--precision", choices=["both", "fp32", "bf16"], default="both",
+                       help="which precisions to time, each with its own GEMM floor (bf16: the same products "
+                       "in bfloat16); both (the default) also gives bf16's speed over fp32 (vs_fp32)")
+    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config and precision")
     bench.set_defaults(func=cmd_bench)
 
     sample = _command(sub, "sample", "draw images from a trained run", """\
