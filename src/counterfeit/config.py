@@ -147,8 +147,9 @@ class Config:
     tensorboard: bool = setting(False, "also write TensorBoard event files into RUN_DIR/tensorboard/ "
                                        "(the tensorboard extra)")
     # -- speed --
-    precision: str = setting("fp32", "bf16: forward and backward passes under bfloat16 autocast",
-                         OneOf(("fp32", "bf16")))
+    precision: str = setting("fp32", "bf16: matrix products and convolutions in bfloat16, float32 weights and "
+                             "Adam; auto: bf16 where the device has bfloat16 hardware (resolved and recorded "
+                             "at the run's start)", OneOf(("fp32", "bf16", "auto")))
     # -- judging while training (counterfeit.metrics) --
     eval_every: int = setting(0, "steps between evaluations (FID, recall, ...); 0 = off", NOT_NEGATIVE)
     collapse_abort: bool = setting(False, "stop (weights saved) at the first collapse signal")

@@ -1,7 +1,7 @@
 """One training step: n_critic D updates, then one G update (Goodfellow et al. 2014, Algorithm 1).
 
 `make_step(state)` picks, once per run, how the step is computed: for plain fully connected G and D
-in float32, the hand-written backward passes of `train/fast/` (the same updates, faster); for
+(float32 or bf16), the hand-written backward passes of `train/fast/` (the same updates, faster); for
 everything else, autograd here. Unconditional models are called G(z) and D(x) -> (B,) logits;
 conditional ones G(z, y) and D(x, y) -> (B,) logits, or (B, 1 + classes) with an AC-GAN head.
 """
@@ -88,7 +88,9 @@ def aux_class_loss(s: TrainState, class_logits: Tensor | None, labels: Tensor | 
 
 
 def _precision(s: TrainState) -> contextlib.AbstractContextManager:
-    if s.config.precision == "bf16":  # matrix products in bfloat16; weights and Adam stay float32
+    # bf16: matrix products and convolutions in bfloat16; weights and Adam stay float32. (Channels-
+    # last G and D were measured no faster for these 28x28 convolutions: docs/benchmarks.md.)
+    if s.config.precision == "bf16":
         return torch.autocast(s.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

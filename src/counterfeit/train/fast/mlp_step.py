@@ -21,6 +21,7 @@ from torch import Tensor
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast.mlp_pass import Layer, MLPPass, layers_of
+from counterfeit.train.precision import compute_dtype
 from counterfeit.train.state import StepOutput, TrainState
 
 
@@ -30,16 +31,17 @@ class MLPStep:
     def __init__(self, s: TrainState, g_layers: list[Layer], d_layers: list[Layer]) -> None:
         self.s = s
         self.rows = s.config.batch_size // s.world.size
-        self.g = MLPPass(g_layers, self.rows, s.device)
-        self.d = MLPPass(d_layers, 2 * self.rows, s.device)
+        dtype = compute_dtype(s.config.precision)
+        self.g = MLPPass(g_layers, self.rows, s.device, dtype)
+        self.d = MLPPass(d_layers, 2 * self.rows, s.device, dtype)
 
     @classmethod
     def build(cls, s: TrainState) -> MLPStep | None:
-        """For plain fully connected nets trained in float32 without a gradient penalty (that needs
-        D's second derivatives); None otherwise, and the step takes the autograd path."""
+        """For plain fully connected nets without a gradient penalty (that needs D's second
+        derivatives); None otherwise, and the step takes the autograd path."""
         if not (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)):
             return None
-        if s.loss.gradient_penalty or s.config.precision != "fp32":
+        if s.loss.gradient_penalty:
             return None
         g_layers, d_layers = layers_of(s.generator.net), layers_of(s.discriminator.net)
         return cls(s, g_layers, d_layers) if g_layers and d_layers else None
@@ -61,10 +63,10 @@ class MLPStep:
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows
-        images = torch.cat([real.reshape(b, IMAGE_PIXELS), fake])  # real rows, then fake rows
+        images = torch.cat([real.reshape(b, IMAGE_PIXELS).to(fake.dtype), fake])  # real rows, then fake rows
         self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
         self.d.draw_masks(slice(b, 2 * b))
-        real_logits, fake_logits = self.d.forward(images).view(-1).split(b)
+        real_logits, fake_logits = self.d.forward(images).view(-1).float().split(b)  # the loss in float32
         d_loss = s.loss.discriminator(real_logits, fake_logits)
         grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
         grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
@@ -74,7 +76,7 @@ class MLPStep:
     def _generator_update(self, z: Tensor, fakes: Tensor, s: TrainState) -> Tensor:
         mine = slice(len(z) - self.rows, len(z))  # G's own rows: the last draw
         self.d.draw_masks(slice(0, self.rows))
-        logits = self.d.forward(fakes[mine]).view(-1)  # (b,)
+        logits = self.d.forward(fakes[mine]).view(-1).float()  # (b,)
         g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
         _, grad = self.d.backward(fakes[mine], grad, parameter_grads=False, input_grad=True)
         grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False, rows=mine)
