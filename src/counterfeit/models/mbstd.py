@@ -33,7 +33,10 @@ class MinibatchStd(nn.Module):
         if rows % self.group:
             raise ValueError(f"minibatch std: {rows} rows do not split into groups of {self.group}")
         grouped = x.reshape(rows // self.group, self.group, -1)  # (B/G, G, features)
-        std = (grouped.var(dim=1, unbiased=False) + EPSILON).sqrt()  # (B/G, features)
+        # The population variance written out: torch's var over this middle dimension of a few rows
+        # was 10x slower on the CPU (30 ms for dcgan's batch of 64, a third of its D pass).
+        deviation = grouped - grouped.mean(dim=1, keepdim=True)  # (B/G, G, features)
+        std = (deviation.square().mean(dim=1) + EPSILON).sqrt()  # (B/G, features)
         per_group = std.mean(dim=1)  # (B/G,)
         feature = per_group.repeat_interleave(self.group)  # (B,): each row gets its group's number
         feature = feature.view(rows, 1, *([1] * (x.dim() - 2))).expand(rows, 1, *x.shape[2:])  # (B, 1[, H, W])
