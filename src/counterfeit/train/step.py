@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from counterfeit.losses import gradient_penalty
+from counterfeit.losses import gradient_penalty, r1_penalty, r1_weight
 from counterfeit.models.conditional import call_generator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast import MLPStep
@@ -41,8 +41,8 @@ class AutogradStep:
         s = self.s
         batches = real.chunk(s.config.n_critic)
         label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
-        for batch, batch_labels in zip(batches, label_batches):
-            d_loss, d_real_logits, d_fake_logits = discriminator_update(batch, s, batch_labels)
+        for k, (batch, batch_labels) in enumerate(zip(batches, label_batches)):
+            d_loss, d_real_logits, d_fake_logits = discriminator_update(batch, s, batch_labels, k)
         # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
         # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
         y = label_batches[-1]
@@ -54,21 +54,25 @@ class AutogradStep:
         return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
 
 
-def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """One D update. With BCE: ascend log D(x) + log(1 - D(G(z))) [+ log p(y | x) on real x with an
-    AC-GAN head]. G runs without a graph."""
+def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = None,
+                         k: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """D update k of this step. With BCE: ascend log D(x) + log(1 - D(G(z))) [+ log p(y | x) on real x
+    with an AC-GAN head] [- the R1 penalty]. G runs without a graph."""
     n = real.shape[0]  # this process's rows of the global batch
     with _precision(s):
         with torch.no_grad():
             fake = call_generator(s.generator, s.noise(n), labels)  # (n, 1, 28, 28)
         # Two D forwards, not one over cat(real, fake): as fast for the MLPs, faster for the conv
         # D (one pass over 2n rows measured 0.86-0.94x, docs/benchmarks.md "Conv step"), and
-        # dropout then draws its masks in the textbook's order.
+        # dropout then draws its masks in the textbook's order. A D with a row-mixing layer
+        # (d_mbstd; models.mbstd.mixes_rows) must keep them apart: one pass over cat(real, fake)
+        # would let the fakes' minibatch std read the real rows.
         d_real_logits, real_class_logits = discriminate(s, real, labels)  # (n,) each
         d_fake_logits, _ = discriminate(s, fake, labels)
         d_loss = s.loss.discriminator(d_real_logits, d_fake_logits) + aux_class_loss(s, real_class_logits, labels)
         if s.loss.gradient_penalty:
             d_loss = d_loss + s.config.gp_weight * gradient_penalty(s.discriminator, real, fake, s.noise_rng)
+        d_loss = d_loss + r1_term(s, k, real, labels)
     _descend(s, s.d_opt, d_loss)
     return d_loss, d_real_logits, d_fake_logits
 
@@ -77,6 +81,18 @@ def discriminate(s: TrainState, images: Tensor, labels: Tensor | None) -> tuple[
     """The real/fake logits (B,) and, for an AC-GAN discriminator, its class logits (B, classes)."""
     out = s.discriminator(images) if labels is None else s.discriminator(images, labels)
     return (out, None) if out.ndim == 1 else (out[:, 0], out[:, 1:])
+
+
+def r1_term(s: TrainState, k: int, real: Tensor, labels: Tensor | None) -> Tensor | float:
+    """gamma/2 * mean ||grad_x D(x)||^2 over the real rows, on the D updates lazy R1 regularises
+    (losses.r1_weight; the count of D updates comes from the state, so a resumed run regularises
+    the same ones); 0 on the others. Its own D pass over the real rows, as in StyleGAN2."""
+    weight = r1_weight(s.config.r1_gamma, s.config.r1_every, s.step * s.config.n_critic + k)
+    if weight == 0:
+        return 0.0
+    real = real.detach().requires_grad_(True)
+    d_real_logits, _ = discriminate(s, real, labels)  # (n,): the real/fake logit, given the label
+    return weight * r1_penalty(d_real_logits, real)
 
 
 def aux_class_loss(s: TrainState, class_logits: Tensor | None, labels: Tensor | None) -> Tensor | float:

@@ -17,12 +17,26 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.nn.utils.parametrize import is_parametrized
 
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast.mlp_pass import Layer, MLPPass, layers_of
 from counterfeit.train.precision import compute_dtype
 from counterfeit.train.state import StepOutput, TrainState
+
+
+def reproducible(s: TrainState) -> bool:
+    """The one rule for what these passes compute exactly: plain fully connected G and D (Linear,
+    activation, dropout: `layers_of` declines any other layer, minibatch std's row-mixing one too)
+    whose weights are the parameters themselves (not parametrized: spectral norm uses W / sigma(W)),
+    in float32 or bfloat16 (MLPPass's dtype), with a D loss that is a function of D's logits alone (not a gradient
+    penalty or R1: they need D's second derivatives; not augmentation: D would read other images)."""
+    nets = (s.generator, s.discriminator)
+    plain = (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)
+             and not any(is_parametrized(m) for net in nets for m in net.modules()))
+    logits_only = not s.loss.gradient_penalty and s.config.r1_gamma == 0
+    return plain and logits_only
 
 
 class MLPStep:
@@ -37,11 +51,8 @@ class MLPStep:
 
     @classmethod
     def build(cls, s: TrainState) -> MLPStep | None:
-        """For plain fully connected nets without a gradient penalty (that needs D's second
-        derivatives); None otherwise, and the step takes the autograd path."""
-        if not (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)):
-            return None
-        if s.loss.gradient_penalty:
+        """None, and the step takes the autograd path, for anything `reproducible` rules out."""
+        if not reproducible(s):
             return None
         g_layers, d_layers = layers_of(s.generator.net), layers_of(s.discriminator.net)
         return cls(s, g_layers, d_layers) if g_layers and d_layers else None
