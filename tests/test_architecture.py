@@ -16,7 +16,7 @@ PACKAGE = Path(counterfeit.__file__).parent
 
 # Lowest first: a top-level module or subpackage may import only from those at lower layers.
 LAYERS = [
-    {"_version", "errors", "fileio", "seeds", "presets", "private_ops", "provenance"},
+    {"_version", "errors", "fileio", "hardware", "seeds", "presets", "private_ops", "provenance"},
     {"config", "home"},
     {"priors", "viz", "rundir", "augment"},
     {"data"},

@@ -58,6 +58,8 @@ def test_bad_set_items(item: str, phrase: str) -> None:
     ({"g_hidden": ""}, "g_hidden must list one or more values"),
     ({"seed": "-1"}, r"seed must be in \[0, 3270964224\), got -1"),
     ({"seed": "4294967296"}, r"seed must be in \[0, 3270964224\)"),
+    ({"d_mbstd": "true", "batch_size": "30"}, "batch_size 30 must be a multiple of d_mbstd_group 4"),
+    ({"d_mbstd": "true", "d_mbstd_group": "3"}, "batch_size 256 must be a multiple of d_mbstd_group 3"),
 ])
 def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
     with pytest.raises(ConfigError, match=phrase):

@@ -109,7 +109,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
-    results = bench(configs, seconds=args.seconds, threads=args.threads)
+    precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
+    results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
     return 0
 
@@ -337,6 +338,9 @@ directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weigh
 Time, interleaved in one run, a 1024^3 sgemm (the machine's roofline), each config's GEMM floor,
 our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.
 
+Each config is timed in float32 and in bfloat16 (a row each, with that precision's floor), unless
+--precision picks one.
+
 With --to-quality PRESET: train the preset (a run directory like `train`'s) until its quality
 target holds at an in-training evaluation, and print the wall-clock seconds, the steps and the
 metrics at that evaluation (also written to RUN_DIR/to_quality.json). Targets: cdcgan, every
@@ -344,6 +348,7 @@ digit's conditional accuracy >= 0.97; dcgan, mlp2, mlp4: FID <= 4x the real floo
 0.80, recall >= 0.75. The run also ends at the preset's `steps` (raise with --set steps=N) or
 after --max-minutes; then it prints "target not reached" and exits 1.""", """\
   counterfeit bench --preset mlp2 --seconds 5 --json
+  counterfeit bench --preset dcgan --precision bf16
   counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
@@ -355,7 +360,10 @@ after --max-minutes; then it prints "target not reached" and exits 1.""", """\
                        help="measuring time per candidate, split into 20 interleaved windows (default 3)")
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")
-    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
+    bench.add_argument("--precision", choices=["both", "fp32", "bf16"], default="both",
+                       help="which precisions to time, each with its own GEMM floor (bf16: the same products "
+                       "in bfloat16); both (the default) also gives bf16's speed over fp32 (vs_fp32)")
+    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config and precision")
     bench.add_argument("--to-quality", metavar="PRESET",
                        help="train PRESET until its quality target holds at an in-training eval; report the time")
     bench.add_argument("--max-minutes", type=_positive_float,

@@ -136,6 +136,12 @@ class Config:
     g_output: str = setting("sigmoid", "G's output: sigmoid (pixels in [0, 1]) or tanh ([-1, 1])",
                         OneOf(("sigmoid", "tanh")))
     d_dropout: float = setting(0.0, "dropout rate after each of D's hidden layers", FRACTION)
+    d_norm: str = setting("none", "spectral: spectral normalisation of every Linear and Conv2d weight of D "
+                          "(Miyato et al. 2018)", OneOf(("none", "spectral")))
+    d_mbstd: bool = setting(False, "append a minibatch standard-deviation feature before D's last layer "
+                                   "(Karras et al. 2018); computed over each process's own rows")
+    d_mbstd_group: int = setting(4, "rows per minibatch-std group; each process's rows of a batch must be a "
+                                    "multiple", POSITIVE)
     init: str = setting("tf-truncated-normal", "weight initialisation (see the presets in the README)",
                     OneOf(("tf-truncated-normal", "torch-default", "tutorial-uniform", "dcgan-normal")))
     g_init: str = setting("none", "vae: start G as the decoder of a VAE pre-trained on the data",
@@ -145,6 +151,10 @@ class Config:
     loss: str = setting("nonsaturating", "D and G objectives",
                     OneOf(("nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp")))
     gp_weight: float = setting(10.0, "wgan-gp's gradient penalty weight (lambda)", NOT_NEGATIVE)
+    r1_gamma: float = setting(0.0, "gamma of the R1 penalty gamma/2 * mean ||grad_x D(x)||^2 on real x "
+                              "(Mescheder et al. 2018); 0 = off", NOT_NEGATIVE)
+    r1_every: int = setting(16, "apply R1 on every r1_every-th D update only, scaled by r1_every (lazy, as "
+                                "StyleGAN2)", POSITIVE)
     n_critic: int = setting(1, "D updates per step, each on its own real batch", POSITIVE)
     aux_weight: float = setting(0.0, "AC-GAN class loss weight (conditional models); 0 = off",
                             NOT_NEGATIVE)
@@ -169,8 +179,9 @@ class Config:
     tensorboard: bool = setting(False, "also write TensorBoard event files into RUN_DIR/tensorboard/ "
                                        "(the tensorboard extra)")
     # -- speed --
-    precision: str = setting("fp32", "bf16: forward and backward passes under bfloat16 autocast",
-                         OneOf(("fp32", "bf16")))
+    precision: str = setting("fp32", "bf16: matrix products and convolutions in bfloat16, float32 weights and "
+                             "Adam; auto: bf16 where the device has bfloat16 hardware (resolved and recorded "
+                             "at the run's start)", OneOf(("fp32", "bf16", "auto")))
     # -- judging while training (counterfeit.metrics) --
     eval_every: int = setting(0, "steps between evaluations (FID, recall, ...); 0 = off", NOT_NEGATIVE)
     collapse_abort: bool = setting(False, "stop (weights saved) at the first collapse signal")
@@ -281,6 +292,9 @@ def _validate(config: Config, origin: str) -> None:
                 raise ConfigError(f"{origin}: {name} must list 2 channel widths for model='dcgan' "
                                   f"(28 = 7 x 2 x 2), got {list(getattr(config, name))}")
     _validate_conditional(config, origin)
+    if config.d_mbstd and config.batch_size % config.d_mbstd_group:
+        raise ConfigError(f"{origin}: batch_size {config.batch_size} must be a multiple of d_mbstd_group "
+                          f"{config.d_mbstd_group} with d_mbstd = true (D's minibatch-std groups)")
 
 
 def _validate_conditional(config: Config, origin: str) -> None:

@@ -68,6 +68,22 @@ def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor, rng: 
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
 
 
+def r1_penalty(d_real_logits: Tensor, real: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): mean over real x of ||grad_x D(x)||^2, which pushes D's slope to
+    0 on the data. `real` required grad before D read it; for a conditional D, `d_real_logits` are
+    D(x, y), so the gradient is in the image given its label. The graph is kept (create_graph) so
+    that D's update differentiates through the gradient."""
+    (grad,) = torch.autograd.grad(d_real_logits.sum(), real, create_graph=True)  # (B, 1, 28, 28)
+    return grad.flatten(1).square().sum(1).mean()
+
+
+def r1_weight(gamma: float, every: int, update: int) -> float:
+    """The weight of `r1_penalty` in D update number `update` (0, 1, ... over the run): gamma / 2 on
+    every `every`-th update (0, every, 2 every, ...) times `every`, 0 on the others. Lazy
+    regularisation (Karras et al. 2020, StyleGAN2): the same average strength at 1/every the cost."""
+    return gamma / 2 * every if gamma > 0 and update % every == 0 else 0.0
+
+
 # The losses' gradients with respect to the logits, written out for the hand-written MLP step
 # (train/fast/mlp_step.py), where autograd over a few hundred logits cost more than the formula; a
 # test checks each against autograd. Arguments and results are (n,) tensors; n = batch rows.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -61,3 +63,18 @@ def test_conv_shapes_and_flops_by_hand() -> None:
               weight_grad=True)
     assert up.output_shape() == (2, 8, 14, 14)
     assert up.flops == 2 * (2 * 2 * 7 * 7 * 16 * 8 * 16)
+
+
+@pytest.mark.parametrize("preset,overrides", [("mlp2", MLP4_LIKE), ("cdcgan", SMALL_CONV)])
+def test_bf16_floor_runs_the_same_products_in_bfloat16(preset: str, overrides: dict[str, str]) -> None:
+    """The bf16 floor is the fp32 floor's products, shape for shape, on bfloat16 operands: the
+    same FLOPs, so the two floors' speeds compare directly."""
+    fp32 = resolve(preset=preset, overrides={**overrides, "precision": "fp32"})
+    bf16 = fp32.replace(precision="bf16")
+    assert step_flops(bf16) == step_flops(fp32) > 0
+    products = step_products(bf16)
+    assert {p.dtype for p in products} == {torch.bfloat16}
+    assert [replace(p, dtype=torch.float32) for p in products] == step_products(fp32)
+    with FlopCounterMode(display=False) as counter:
+        floor_runner(products)()
+    assert counter.get_total_flops() == step_flops(fp32)

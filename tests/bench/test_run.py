@@ -14,19 +14,26 @@ KEYS = {"preset", "steps_per_s", "images_per_s", "gflops", "roofline_fraction", 
 
 
 def test_bench_reports_every_figure_consistently() -> None:
-    (result,) = bench([resolve(preset="tiny")], seconds=0.1, rounds=2)
-    assert KEYS <= result.keys() and result["preset"] == "tiny"
-    assert result["images_per_s"] == pytest.approx(result["steps_per_s"] * 32, rel=0.01)
-    assert 0 < result["roofline_fraction"] and result["cores"] >= 1
+    fp32, bf16 = bench([resolve(preset="tiny")], seconds=0.1, rounds=2)
+    for result in (fp32, bf16):
+        assert KEYS <= result.keys() and result["preset"] == "tiny"
+        assert result["images_per_s"] == pytest.approx(result["steps_per_s"] * 32, rel=0.01)
+        assert 0 < result["roofline_fraction"] and result["cores"] >= 1
+    assert (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
+    assert fp32["vs_fp32"] == 1.0 and bf16["vs_fp32"] > 0  # fp32 against itself, round by round
+    assert fp32["gflop_per_step"] == bf16["gflop_per_step"]
 
 
 def test_bench_figures_are_medians_and_paired_ratios(monkeypatch: pytest.MonkeyPatch) -> None:
     """Given known per-round times: speeds from medians, fractions from medians of same-round ratios."""
-    rounds = {"roofline": [0.01, 0.01, 0.02], "0/floor": [0.8, 1.6, 0.9], "0/ours": [1.0, 2.0, 1.0],
-              "0/textbook": [1.3, 2.4, 1.4]}
+    rounds = {"roofline": [0.01, 0.01, 0.02], "0/fp32/floor": [0.8, 1.6, 0.9], "0/fp32/ours": [1.0, 2.0, 1.0],
+              "0/bf16/floor": [0.3, 0.6, 0.3], "0/bf16/ours": [0.5, 0.8, 0.4], "0/textbook": [1.3, 2.4, 1.4]}
     monkeypatch.setattr("counterfeit.bench.run.interleave", lambda candidates, seconds, rounds_: (
         {name: rounds[name] for name in candidates}))
-    (result,) = bench([resolve(preset="tiny")], seconds=0.1, rounds=3)
+    result, bf16 = bench([resolve(preset="tiny")], seconds=0.1, rounds=3)
+    assert bf16["vs_fp32"] == 2.5  # median(1.0 / 0.5, 2.0 / 0.8, 1.0 / 0.4)
+    assert bf16["gemm_floor_fraction"] == 0.75  # median(0.3 / 0.5, 0.6 / 0.8, 0.3 / 0.4), its own floor
+    assert bf16["steps_per_s"] == 2.0  # 1 / median(0.5, 0.8, 0.4)
     assert result["steps_per_s"] == 1.0  # 1 / median(1.0, 2.0, 1.0)
     assert result["floor_steps_per_s"] == pytest.approx(1 / 0.9, abs=0.01)
     assert result["textbook_steps_per_s"] == pytest.approx(1 / 1.4, abs=0.01)
@@ -58,10 +65,12 @@ def test_ratios_pair_the_windows_of_one_round() -> None:
 def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     config = tmp_path / "mine.toml"
     config.write_text('preset = "tiny"\nbatch_size = 16\n')
-    assert main(["bench", "--preset", "tiny", "--config", str(config), "--seconds", "0.1", "--json"]) == 0
+    assert main(["bench", "--preset", "tiny", "--config", str(config), "--seconds", "0.1", "--json",
+                 "--precision", "bf16"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert [r["preset"] for r in results] == ["tiny", "tiny"]
     assert [r["batch_size"] for r in results] == [32, 16]
+    assert [r["precision"] for r in results] == ["bf16", "bf16"] and results[0]["vs_fp32"] is None
 
 
 def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,7 +37,8 @@ def test_fast_step_equals_textbook_step_on_cuda() -> None:
 
 
 @cuda
-def test_bf16_autocast_step_on_cuda_keeps_float32_weights() -> None:
+def test_bf16_step_on_cuda_keeps_float32_weights() -> None:
+    """mlp2 in bf16 takes the hand-written step (bfloat16 copies of the weights, torch.addmm on CUDA)."""
     s = build_state(resolve(preset="mlp2", overrides={"batch_size": "64", "device": "cuda", "precision": "bf16"}))
     out = make_step(s)(torch.rand(64, 1, 28, 28, device="cuda"))
     assert torch.isfinite(out.d_loss) and torch.isfinite(out.g_loss)

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from counterfeit.config import resolve
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.train.checkpoint import checkpoint_path, read_checkpoint
-from counterfeit.train.distributed import World, init_world
+from counterfeit.train.distributed import World, check_split, init_world
 from counterfeit.train.loop import resume, train
 
 STEPS = 6
@@ -103,6 +103,13 @@ def test_a_batch_that_does_not_split_fails_before_joining(monkeypatch: pytest.Mo
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ConfigError, match="batch_size: 32 does not split evenly over 3"):
         init_world(resolve(preset="tiny"))
+
+
+def test_minibatch_std_groups_must_divide_each_process_rows() -> None:
+    config = resolve(preset="tiny", overrides={"d_mbstd": "true", "d_mbstd_group": "8"})  # 32 rows: 4 groups
+    check_split(config, 2)  # 16 rows each: two groups of 8
+    with pytest.raises(ConfigError, match="gives each of 8 processes 4 rows, not a multiple of d_mbstd_group 8"):
+        check_split(config, 8)
 
 
 def test_world_shards_rows_and_averages_as_identity_alone() -> None:

@@ -82,7 +82,9 @@ def plain_adam(module: torch.nn.Module, lr: float, config: Config) -> torch.opti
 @pytest.mark.parametrize("case", list(CASES))
 def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     preset, overrides = CASES[case]
-    config = resolve(preset=preset, overrides={**overrides, "batch_size": str(BATCH), "device": "cpu"})
+    # fp32: the textbook loop is float32 (dcgan's and cdcgan's "auto" would be bf16 on a bf16 CPU)
+    config = resolve(preset=preset, overrides={**overrides, "batch_size": str(BATCH), "device": "cpu",
+                                               "precision": "fp32"})
     ours, theirs = build_state(config), build_state(config)  # same seed: same weights, same noise RNG
     step = make_step(ours)
     assert isinstance(step, AutogradStep)  # not the hand-written MLP step

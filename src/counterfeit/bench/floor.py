@@ -16,7 +16,8 @@ With n_critic > 1 the D update counts n_critic times. An AC-GAN head's backward 
 D's update is counted, though its output enters no loss there: D returns one tensor that the step
 slices, so autograd runs that backward on zeros, as the textbook does (a few MFLOP).
 Each grad of a convolution costs as many FLOPs as its forward (PyTorch's FLOP counter agrees; a
-test checks the whole count against it on our step).
+test checks the whole count against it on our step). With precision bf16 the same products run on
+bfloat16 operands: the bf16 floor of the same FLOPs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from counterfeit.bench.gemm import Gemm
 from counterfeit.config import Config
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.models.conditional import call_generator
+from counterfeit.train.precision import compute_dtype, resolve_precision
 
 PRODUCT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -55,6 +57,7 @@ class Conv:
     forward: bool
     input_grad: bool = False
     weight_grad: bool = False
+    dtype: torch.dtype = torch.float32
 
     def output_shape(self) -> tuple[int, ...]:
         n, _, *spatial = self.input_shape
@@ -75,11 +78,11 @@ class Conv:
         return one if self.forward else one * (int(self.input_grad) + int(self.weight_grad))
 
     def runner(self) -> Callable[[], object]:
-        x, w = torch.randn(self.input_shape), torch.randn(self.weight_shape)
+        x, w = torch.randn(self.input_shape, dtype=self.dtype), torch.randn(self.weight_shape, dtype=self.dtype)
         args = (self.stride, self.padding, (1,) * len(self.stride), self.transposed, self.output_padding, 1)
         if self.forward:
             return lambda: torch.ops.aten.convolution(x, w, None, *args)
-        grad = torch.randn(self.output_shape())
+        grad = torch.randn(self.output_shape(), dtype=self.dtype)
         mask = [self.input_grad, self.weight_grad, False]
         return lambda: torch.ops.aten.convolution_backward(grad, x, w, None, *args, mask)
 
@@ -101,39 +104,43 @@ def trace_layers(module: nn.Module, *inputs: Tensor) -> list[Layer]:
     return layers
 
 
-def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool) -> list[Product]:
+def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool, dtype: torch.dtype) -> list[Product]:
     m = layer.module
     if isinstance(m, nn.Linear):
         rows, k, n = math.prod(layer.input_shape[:-1]), m.in_features, m.out_features
-        return ([Gemm(rows, k, n, b_t=True)] if forward else []) + \
-               ([Gemm(n, rows, k, a_t=True)] if weight_grad else []) + ([Gemm(rows, n, k)] if input_grad else [])
+        return ([Gemm(rows, k, n, b_t=True, dtype=dtype)] if forward else []) + \
+               ([Gemm(n, rows, k, a_t=True, dtype=dtype)] if weight_grad else []) + \
+               ([Gemm(rows, n, k, dtype=dtype)] if input_grad else [])
     conv = dict(input_shape=layer.input_shape, weight_shape=tuple(m.weight.shape), stride=tuple(m.stride),
                 padding=tuple(m.padding), transposed=isinstance(m, nn.ConvTranspose2d),
-                output_padding=tuple(m.output_padding))
+                output_padding=tuple(m.output_padding), dtype=dtype)
     if forward:
         return [Conv(**conv, forward=True)]
     return [Conv(**conv, forward=False, input_grad=input_grad, weight_grad=weight_grad)] if weight_grad or input_grad else []
 
 
-def _forward(layers: list[Layer]) -> list[Product]:
-    return [p for layer in layers for p in _products(layer, True, False, False)]
+def _forward(layers: list[Layer], dtype: torch.dtype) -> list[Product]:
+    return [p for layer in layers for p in _products(layer, True, False, False, dtype)]
 
 
-def _backward(layers: list[Layer], weight_grads: bool, first_input_grad: bool) -> list[Product]:
+def _backward(layers: list[Layer], weight_grads: bool, first_input_grad: bool, dtype: torch.dtype) -> list[Product]:
     return [p for i, layer in reversed(list(enumerate(layers)))
-            for p in _products(layer, False, weight_grads, i > 0 or first_input_grad)]
+            for p in _products(layer, False, weight_grads, i > 0 or first_input_grad, dtype)]
 
 
 def step_products(config: Config) -> list[Product]:
+    """In the config's precision (`auto` as on this CPU): bfloat16 products count the same FLOPs."""
+    dtype = compute_dtype(resolve_precision(config.precision, torch.device("cpu")))
     b = config.batch_size
     generator, discriminator = build_generator(config), build_discriminator(config)
     labels = torch.zeros(b, dtype=torch.long) if config.conditional else None
     g = trace_layers(generator, torch.zeros(b, config.z_dim), *([labels] if labels is not None else []))
     fake = call_generator(generator.eval(), torch.zeros(b, config.z_dim), labels).detach()
     d = trace_layers(discriminator, fake, *([labels] if labels is not None else []))
-    d_update = _forward(g) + 2 * _forward(d) + 2 * _backward(d, weight_grads=True, first_input_grad=False)
-    g_update = (_forward(g) + _forward(d) + _backward(d, weight_grads=False, first_input_grad=True)
-                + _backward(g, weight_grads=True, first_input_grad=False))
+    d_update = (_forward(g, dtype) + 2 * _forward(d, dtype)
+                + 2 * _backward(d, weight_grads=True, first_input_grad=False, dtype=dtype))
+    g_update = (_forward(g, dtype) + _forward(d, dtype) + _backward(d, weight_grads=False, first_input_grad=True, dtype=dtype)
+                + _backward(g, weight_grads=True, first_input_grad=False, dtype=dtype))
     return config.n_critic * d_update + g_update
 
 

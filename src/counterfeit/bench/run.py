@@ -1,4 +1,5 @@
-"""One interleaved run: the sgemm roofline, then per preset its GEMM floor, our step, the textbook step."""
+"""One interleaved run: the sgemm roofline, then per preset and precision (float32, bfloat16) its GEMM
+floor and our step, and per preset the (float32) textbook step."""
 
 from __future__ import annotations
 
@@ -42,17 +43,24 @@ def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
     return lambda: (fn(), torch.cuda.synchronize())[0]
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
-          threads: int | None = None) -> list[dict[str, Any]]:
-    """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config."""
+          threads: int | None = None, precisions: tuple[str, ...] = PRECISIONS) -> list[dict[str, Any]]:
+    """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config
+    and precision. Each precision's floor is its own (the same products in that dtype); the
+    textbook step is the tutorials' float32 loop for every row."""
     if threads:
         torch.set_num_threads(threads)
     candidates: dict[str, Callable[[], object]] = {"roofline": ROOFLINE.runner()}
     for i, config in enumerate(configs):
-        ours = build_state(config)
-        candidates[f"{i}/floor"] = floor_runner(step_products(config))
-        candidates[f"{i}/ours"] = _synced(_stepper(config, ours, make_step(ours)), ours.device)
-        reference = textbook_state(config)
+        for precision in precisions:
+            variant = config.replace(precision=precision)
+            ours = build_state(variant)
+            candidates[f"{i}/{precision}/floor"] = floor_runner(step_products(variant))
+            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours)), ours.device)
+        reference = textbook_state(config.replace(precision="fp32"))
         textbook = partial(_textbook_call, reference)
         candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook), reference.device)
     samples = interleave(candidates, seconds, rounds)
@@ -61,24 +69,30 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
     machine, load = machine_info(), load_average()
     results = []
     for i, config in enumerate(configs):
-        flops = step_flops(config)
-        ours, floor, textbook = times[f"{i}/ours"], times[f"{i}/floor"], times[f"{i}/textbook"]
-        results.append({
-            "preset": config.preset,
-            "batch_size": config.batch_size,
-            "steps_per_s": round(1 / ours, 2),
-            "images_per_s": round(config.batch_size / ours, 1),
-            "gflop_per_step": round(flops / 1e9, 4),
-            "gflops": round(flops / ours / 1e9, 2),
-            "roofline_gflops": round(roofline, 2),
-            "roofline_fraction": round(flops / ours / 1e9 / roofline, 3),
-            "floor_steps_per_s": round(1 / floor, 2),
-            "gemm_floor_fraction": round(median_ratio(samples[f"{i}/floor"], samples[f"{i}/ours"]), 3),
-            "textbook_steps_per_s": round(1 / textbook, 2),
-            "speedup": round(median_ratio(samples[f"{i}/textbook"], samples[f"{i}/ours"]), 3),
-            **machine,
-            "load_1min": load,
-        })
+        flops = step_flops(config)  # the same in every precision
+        for precision in precisions:
+            name = f"{i}/{precision}"
+            ours, floor, textbook = times[f"{name}/ours"], times[f"{name}/floor"], times[f"{i}/textbook"]
+            results.append({
+                "preset": config.preset,
+                "precision": precision,
+                "batch_size": config.batch_size,
+                "steps_per_s": round(1 / ours, 2),
+                "images_per_s": round(config.batch_size / ours, 1),
+                "gflop_per_step": round(flops / 1e9, 4),
+                "gflops": round(flops / ours / 1e9, 2),
+                "roofline_gflops": round(roofline, 2),
+                "roofline_fraction": round(flops / ours / 1e9 / roofline, 3),
+                "floor_steps_per_s": round(1 / floor, 2),
+                "gemm_floor_fraction": round(median_ratio(samples[f"{name}/floor"], samples[f"{name}/ours"]), 3),
+                "textbook_steps_per_s": round(1 / textbook, 2),
+                "speedup": round(median_ratio(samples[f"{i}/textbook"], samples[f"{name}/ours"]), 3),
+                # ours in this precision against ours in float32, paired per round (None: fp32 not measured)
+                "vs_fp32": (round(median_ratio(samples[f"{i}/fp32/ours"], samples[f"{name}/ours"]), 3)
+                            if "fp32" in precisions else None),
+                **machine,
+                "load_1min": load,
+            })
     return results
 
 
@@ -94,10 +108,12 @@ def format_table(results: list[dict[str, Any]]) -> str:
              f"sgemm roofline (1024³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "
              f"{first['load_1min']} (other jobs may share the cores)",
              "",
-             f"{'preset':<10} {'steps/s':>8} {'images/s':>9} {'GFLOP/s':>8} {'roofline':>9} "
-             f"{'floor st/s':>10} {'floor frac':>10} {'textbook':>9} {'speedup':>8}"]
+             f"{'preset':<10} {'dtype':<5} {'steps/s':>8} {'images/s':>9} {'GFLOP/s':>8} {'roofline':>9} "
+             f"{'floor st/s':>10} {'floor frac':>10} {'textbook':>9} {'speedup':>8} {'vs fp32':>8}"]
     for r in results:
-        lines.append(f"{r['preset']:<10} {r['steps_per_s']:>8.1f} {r['images_per_s']:>9.0f} {r['gflops']:>8.1f} "
-                     f"{r['roofline_fraction']:>9.3f} {r['floor_steps_per_s']:>10.1f} "
-                     f"{r['gemm_floor_fraction']:>10.3f} {r['textbook_steps_per_s']:>9.1f} {r['speedup']:>8.3f}")
+        vs_fp32 = "" if r["vs_fp32"] is None else f"{r['vs_fp32']:.3f}"
+        lines.append(f"{r['preset']:<10} {r['precision']:<5} {r['steps_per_s']:>8.1f} {r['images_per_s']:>9.0f} "
+                     f"{r['gflops']:>8.1f} {r['roofline_fraction']:>9.3f} {r['floor_steps_per_s']:>10.1f} "
+                     f"{r['gemm_floor_fraction']:>10.3f} {r['textbook_steps_per_s']:>9.1f} {r['speedup']:>8.3f} "
+                     f"{vs_fp32:>8}")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from counterfeit.models.conditional import ConditionalDiscriminator, Conditional
 from counterfeit.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan_normal
 from counterfeit.models.mlp import INITS as MLP_INITS
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
+from counterfeit.models.spectral import apply_spectral_norm
 
 INITS = {**MLP_INITS, "dcgan-normal": init_dcgan_normal}
 
@@ -29,17 +30,20 @@ def build_generator(config: Config) -> nn.Module:
 
 def build_discriminator(config: Config) -> nn.Module:
     discriminator: nn.Module
+    mbstd_group = config.d_mbstd_group if config.d_mbstd else 0
     if config.model in ("dcgan", "cdcgan"):  # d_hidden: the channels at 14×14 and at 7×7
-        discriminator = DCGANDiscriminator(config.d_hidden, config.leaky_slope)
+        discriminator = DCGANDiscriminator(config.d_hidden, config.leaky_slope, mbstd_group)
     else:  # cmlp's D reads the label's one-hot beside the pixels
         inputs = IMAGE_PIXELS + (NUM_CLASSES if config.conditional else 0)
         discriminator = MLPDiscriminator(config.d_hidden, config.activation, config.d_dropout,
-                                         config.leaky_slope, inputs)
+                                         config.leaky_slope, inputs, mbstd_group)
     if config.conditional:
         conditioning = "projection" if config.model == "cdcgan" else "concatenation"
         discriminator = ConditionalDiscriminator(discriminator, conditioning,
                                                  NUM_CLASSES if config.aux_weight > 0 else 0)
     INITS[config.init](discriminator)
+    if config.d_norm == "spectral":  # after the init, which writes the weights spectral norm reads
+        apply_spectral_norm(discriminator)
     return discriminator
 
 

@@ -50,6 +50,8 @@ class ConditionalDiscriminator(nn.Module):
             raise ValueError(f"unknown conditioning {conditioning!r}")
         self.body, self.conditioning = body, conditioning
         features = body.net[-1].in_features
+        # With d_norm = spectral the embedding stays plain (models/spectral.py normalises Linear and
+        # Conv2d layers only): the trunk's slope is bounded, and the projection scales it by |embed(y)|.
         self.embed = nn.Embedding(NUM_CLASSES, features) if conditioning == "projection" else None
         if self.embed is not None:
             # nn.Embedding's N(0, 1) would make embed(y)·phi ~sqrt(features) times a linear head's

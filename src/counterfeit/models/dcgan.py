@@ -13,6 +13,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from counterfeit.models.mbstd import MinibatchStd
+
 
 class DCGANGenerator(nn.Module):
     """z (B, z_dim) -> Linear -> (B, c0, 7, 7) -> ConvT -> (B, c1, 14, 14) -> ConvT -> (B, 1, 28, 28)."""
@@ -40,18 +42,23 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """x (B, 1, 28, 28) -> Conv -> (B, c0, 14, 14) -> Conv -> (B, c1, 7, 7) -> Linear -> logit (B,)."""
+    """x (B, 1, 28, 28) -> Conv -> (B, c0, 14, 14) -> Conv -> (B, c1, 7, 7) -> Linear -> logit (B,).
 
-    def __init__(self, channels: Sequence[int] = (64, 128), leaky_slope: float = 0.2) -> None:
+    `mbstd_group` > 0: a minibatch-std channel (models/mbstd.py) joins the c1 at 7×7 before the flatten."""
+
+    def __init__(self, channels: Sequence[int] = (64, 128), leaky_slope: float = 0.2, mbstd_group: int = 0) -> None:
         super().__init__()
         c0, c1 = channels
+        mbstd = [MinibatchStd(mbstd_group)] if mbstd_group else []  # (B, c1 + 1, 7, 7)
+        features = (c1 + len(mbstd)) * 7 * 7
         self.net = nn.Sequential(
             nn.Conv2d(1, c0, 4, 2, 1),    # (B, c0, 14, 14)
             nn.LeakyReLU(leaky_slope),
             nn.Conv2d(c0, c1, 4, 2, 1),   # (B, c1, 7, 7)
             nn.LeakyReLU(leaky_slope),
-            nn.Flatten(),                 # (B, c1·49)
-            nn.Linear(c1 * 7 * 7, 1),     # (B, 1) logit
+            *mbstd,
+            nn.Flatten(),                 # (B, features)
+            nn.Linear(features, 1),       # (B, 1) logit
         )
 
     def forward(self, x: Tensor) -> Tensor:

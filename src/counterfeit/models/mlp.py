@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from counterfeit.models.mbstd import MinibatchStd
+
 IMAGE_SHAPE = (1, 28, 28)
 IMAGE_PIXELS = 28 * 28
 
@@ -37,10 +39,11 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """x (B, 1, 28, 28) -> 784 -> [Linear -> activation -> dropout]* -> Linear 1 -> logit (B,).
 
-    `inputs`: 784, or more when a conditional model appends a label's one-hot to the pixels."""
+    `inputs`: 784, or more when a conditional model appends a label's one-hot to the pixels.
+    `mbstd_group` > 0: a minibatch-std feature (models/mbstd.py) is one more input of the last Linear."""
 
     def __init__(self, hidden: Sequence[int], activation: str = "relu", dropout: float = 0.0,
-                 leaky_slope: float = 0.2, inputs: int = IMAGE_PIXELS) -> None:
+                 leaky_slope: float = 0.2, inputs: int = IMAGE_PIXELS, mbstd_group: int = 0) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = inputs
@@ -49,6 +52,9 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
+        if mbstd_group:
+            layers.append(MinibatchStd(mbstd_group))  # (B, width + 1)
+            width += 1
         layers.append(nn.Linear(width, 1))  # (B, 1) logit; the tutorials' sigmoid lives in the loss
         self.net = nn.Sequential(*layers)
 

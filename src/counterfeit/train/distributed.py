@@ -141,6 +141,10 @@ def check_split(config: Config, size: int) -> None:
     if config.batch_size % size:
         raise ConfigError(f"batch_size: {config.batch_size} does not split evenly over {size} processes "
                           f"(WORLD_SIZE); choose a multiple of {size}")
+    rows = config.batch_size // size
+    if config.d_mbstd and rows % config.d_mbstd_group:  # each process groups its own rows
+        raise ConfigError(f"batch_size: {config.batch_size} gives each of {size} processes {rows} rows, not a "
+                          f"multiple of d_mbstd_group {config.d_mbstd_group}")
 
 
 def use_device(world: World, config: Config) -> None:

@@ -29,6 +29,7 @@ from counterfeit.train.distributed import (Agreement, World, check_split, init_w
 from counterfeit.train.guard import NonFiniteGuard
 from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
+from counterfeit.train.precision import warn_if_emulated
 from counterfeit.train.progress import Progress
 from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
                                       resume_config, rewind)
@@ -60,6 +61,7 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False, st
         # Every process evaluates the same synchronised G on the same noise, so all stop together.
         watch = TrainingWatch(config, dataset, quiet or not world.is_main, stop_when)  # loads the evaluator first
         state = build_state(config, world)
+        config = state.config  # precision "auto" resolved: the record holds what the run computes in
         run = None if not world.is_main else RunDir.create(  # other processes write nothing
             path, config, {"data_source": dataset.source, "data_images": len(dataset),
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
@@ -87,7 +89,9 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
         if checkpoint is not None:
             watch.replay(resumption.records)
         run = RunDir(path) if world.is_main else None
-        state = build_state(config, world)
+        state = build_state(config, world)  # the recorded precision, never re-probed
+        if world.is_main:
+            warn_if_emulated(config.precision, state.device)
         with RunViews.of(run, state) as views:
             seconds = run_steps(run, state, dataset, watch, quiet, world, checkpoint, views)
             if run:

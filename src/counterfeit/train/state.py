@@ -19,6 +19,7 @@ from counterfeit.seeds import Stream, rank_seed, stream_seed
 from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import World
 from counterfeit.train.ema import EMA, has_batch_norm, stats_inputs
+from counterfeit.train.precision import resolve_precision
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,26 @@ def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device
     return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps, fused=fused)
 
 
-def weight_layout(device: torch.device) -> torch.memory_format:
-    """Channels-last conv weights on the CPU: oneDNN then runs the convolutions, and the activations
-    they produce, in NHWC without reordering each call (dcgan's and cdcgan's step 1.01-1.11x side by
-    side, docs/benchmarks.md "Conv step"). Only 4-d tensors change; the MLPs' weights stay as they are."""
-    return torch.channels_last if device.type == "cpu" else torch.preserve_format
+def weight_layout(device: torch.device, precision: str) -> torch.memory_format:
+    """Channels-last conv weights on the CPU in float32: oneDNN then runs the convolutions, and the
+    activations they produce, in NHWC without reordering each call (dcgan's and cdcgan's step
+    1.01-1.11x side by side, docs/benchmarks.md "Conv step"). Under bf16 autocast it measured no
+    faster (dcgan) or slower (cdcgan 1.56x over fp32 against 1.75x in NCHW), so NCHW there. Only 4-d
+    tensors change; the MLPs' weights stay as they are."""
+    fast = device.type == "cpu" and precision == "fp32"
+    return torch.channels_last if fast else torch.preserve_format
 
 
 def build_state(config: Config, world: World = World()) -> TrainState:
-    """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order."""
+    """Seeds every RNG from `config.seed`, then builds models and optimisers in a fixed order;
+    `precision = "auto"` becomes what this device runs fast (the state's config records it)."""
     torch.manual_seed(config.seed)  # parameter init and dropout draw from torch's global RNG
     random.seed(config.seed)  # nothing draws from these yet; seeded (and checkpointed) so that
     np.random.seed(config.seed)  # whatever does later stays reproducible
     device = resolve_device(config.device, world.local_rank)
-    layout = weight_layout(device)
+    if config.precision == "auto":  # resolved once: the state's config is what the run records
+        config = config.replace(precision=resolve_precision(config.precision, device))
+    layout = weight_layout(device, config.precision)
     generator = build_generator(config).to(device, memory_format=layout)
     discriminator = build_discriminator(config).to(device, memory_format=layout)
     if world.rank > 0:  # each process's rows get their own dropout masks; rank 0 keeps one process's

@@ -1,7 +1,7 @@
 """One training step: n_critic D updates, then one G update (Goodfellow et al. 2014, Algorithm 1).
 
 `make_step(state)` picks, once per run, how the step is computed: for plain fully connected G and D
-in float32, the hand-written backward passes of `train/fast/` (the same updates, faster); for
+(float32 or bf16), the hand-written backward passes of `train/fast/` (the same updates, faster); for
 everything else, autograd here. Unconditional models are called G(z) and D(x) -> (B,) logits;
 conditional ones G(z, y) and D(x, y) -> (B,) logits, or (B, 1 + classes) with an AC-GAN head.
 """
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from counterfeit.losses import gradient_penalty
+from counterfeit.losses import gradient_penalty, r1_penalty, r1_weight
 from counterfeit.models.conditional import call_generator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast import MLPStep
@@ -41,8 +41,8 @@ class AutogradStep:
         s = self.s
         batches = real.chunk(s.config.n_critic)
         label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
-        for batch, batch_labels in zip(batches, label_batches):
-            d_loss, d_real_logits, d_fake_logits = discriminator_update(batch, s, batch_labels)
+        for k, (batch, batch_labels) in enumerate(zip(batches, label_batches)):
+            d_loss, d_real_logits, d_fake_logits = discriminator_update(batch, s, batch_labels, k)
         # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
         # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
         y = label_batches[-1]
@@ -55,9 +55,10 @@ class AutogradStep:
         return StepOutput(d_loss.detach(), g_loss.detach(), d_real_logits.detach(), d_fake_logits.detach())
 
 
-def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """One D update. With BCE: ascend log D(x) + log(1 - D(G(z))) [+ log p(y | x) on real x with an
-    AC-GAN head]. G runs without a graph."""
+def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = None,
+                         k: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """D update k of this step. With BCE: ascend log D(x) + log(1 - D(G(z))) [+ log p(y | x) on real x
+    with an AC-GAN head] [- the R1 penalty]. G runs without a graph."""
     n = real.shape[0]  # this process's rows of the global batch
     with _precision(s):
         with torch.no_grad():
@@ -65,12 +66,15 @@ def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = No
         real, fake = s.augmented(real), s.augmented(fake)  # DiffAugment: both alike, each its own draw
         # Two D forwards, not one over cat(real, fake): as fast for the MLPs, faster for the conv
         # D (one pass over 2n rows measured 0.86-0.94x, docs/benchmarks.md "Conv step"), and
-        # dropout then draws its masks in the textbook's order.
+        # dropout then draws its masks in the textbook's order. A D with a row-mixing layer
+        # (d_mbstd; models.mbstd.mixes_rows) must keep them apart: one pass over cat(real, fake)
+        # would let the fakes' minibatch std read the real rows.
         d_real_logits, real_class_logits = discriminate(s, real, labels)  # (n,) each
         d_fake_logits, _ = discriminate(s, fake, labels)
         d_loss = s.loss.discriminator(d_real_logits, d_fake_logits) + aux_class_loss(s, real_class_logits, labels)
         if s.loss.gradient_penalty:
             d_loss = d_loss + s.config.gp_weight * gradient_penalty(s.discriminator, real, fake, s.noise_rng)
+        d_loss = d_loss + r1_term(s, k, real, labels)
     _descend(s, s.d_opt, d_loss)
     return d_loss, d_real_logits, d_fake_logits
 
@@ -79,6 +83,18 @@ def discriminate(s: TrainState, images: Tensor, labels: Tensor | None) -> tuple[
     """The real/fake logits (B,) and, for an AC-GAN discriminator, its class logits (B, classes)."""
     out = s.discriminator(images) if labels is None else s.discriminator(images, labels)
     return (out, None) if out.ndim == 1 else (out[:, 0], out[:, 1:])
+
+
+def r1_term(s: TrainState, k: int, real: Tensor, labels: Tensor | None) -> Tensor | float:
+    """gamma/2 * mean ||grad_x D(x)||^2 over the real rows, on the D updates lazy R1 regularises
+    (losses.r1_weight; the count of D updates comes from the state, so a resumed run regularises
+    the same ones); 0 on the others. Its own D pass over the real rows, as in StyleGAN2."""
+    weight = r1_weight(s.config.r1_gamma, s.config.r1_every, s.step * s.config.n_critic + k)
+    if weight == 0:
+        return 0.0
+    real = real.detach().requires_grad_(True)
+    d_real_logits, _ = discriminate(s, real, labels)  # (n,): the real/fake logit, given the label
+    return weight * r1_penalty(d_real_logits, real)
 
 
 def aux_class_loss(s: TrainState, class_logits: Tensor | None, labels: Tensor | None) -> Tensor | float:
@@ -90,7 +106,9 @@ def aux_class_loss(s: TrainState, class_logits: Tensor | None, labels: Tensor | 
 
 
 def _precision(s: TrainState) -> contextlib.AbstractContextManager:
-    if s.config.precision == "bf16":  # matrix products in bfloat16; weights and Adam stay float32
+    # bf16: matrix products and convolutions in bfloat16; weights and Adam stay float32. (Channels-
+    # last G and D were measured no faster for these 28x28 convolutions: docs/benchmarks.md.)
+    if s.config.precision == "bf16":
         return torch.autocast(s.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -72,7 +72,7 @@ def test_fast_dropout_masks_are_bernoulli_from_the_global_rng() -> None:
     ({}, True),
     ({"loss": "hinge"}, True),
     ({"loss": "wgan-gp"}, False),  # the penalty needs D's second derivatives: autograd
-    ({"precision": "bf16"}, False),
+    ({"precision": "bf16"}, True),
 ], ids=["mlp2", "hinge", "wgan-gp", "bf16"])
 def test_hand_written_step_is_used_where_it_applies(overrides: dict[str, str], used: bool) -> None:
     assert isinstance(make_step(build_state(resolve(preset="mlp2", overrides=overrides))), MLPStep) is used

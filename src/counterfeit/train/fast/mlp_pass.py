@@ -15,6 +15,13 @@ and not for the third (docs/benchmarks.md). Products under 4 M multiply-adds sta
 (oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or where this
 PyTorch lacks oneDNN's Linear (`torch.addmm`/`torch.mm`; `private_ops.onednn_linear` decides).
 
+In bfloat16 (`precision = "bf16"`), `MLPPass.dtype` is the one place that decides: every product
+takes bfloat16 operands (the weights and biases cast into preallocated copies at each forward, i.e.
+once per update of them; the activations, masks and backpropagated gradients stored in bfloat16),
+while what the optimiser sees stays float32: the master weights are the module's own, and the
+weight and bias gradients are written into float32 buffers (a bias gradient summed in float32).
+The loss and its gradient at the logits are computed by the step in float32 from the logits.
+
 `MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
 call), so loading a checkpoint or averaging gradients needs nothing here.
 """
@@ -62,16 +69,22 @@ def layers_of(net: nn.Sequential) -> list[Layer] | None:
 class MLPPass:
     """One net's forward and backward by hand; gradient and mask buffers allocated once."""
 
-    def __init__(self, layers: list[Layer], rows: int, device: torch.device) -> None:
+    def __init__(self, layers: list[Layer], rows: int, device: torch.device,
+                 dtype: torch.dtype = torch.float32) -> None:
         self.layers = layers
+        self.dtype = dtype  # of the products, activations and backpropagated gradients
         self.onednn = private_ops.onednn_linear() if device.type == "cpu" else None
         widths = [layer.linear.out_features for layer in layers]
         self.outputs: list[Tensor] = []  # of the last forward, kept for its backward
         # the gradient at each layer's output, turned in place into that at its pre-activation
-        self.grads = [torch.empty(rows, n, device=device) for n in widths]
-        self.masks = [torch.empty(rows, n, device=device) if layer.dropout else None
+        self.grads = [torch.empty(rows, n, device=device, dtype=dtype) for n in widths]
+        self.masks = [torch.empty(rows, n, device=device, dtype=dtype) if layer.dropout else None
                       for layer, n in zip(layers, widths)]
-        self.parameter_grads = [torch.empty_like(p) for p in self.parameters]
+        self.parameter_grads = [torch.empty_like(p) for p in self.parameters]  # float32, for Adam
+        # the (weight, bias) the products use: the module's own in float32, copies in bfloat16
+        self.weights = [(layer.linear.weight, layer.linear.bias) if dtype == torch.float32 else
+                        (torch.empty_like(layer.linear.weight, dtype=dtype), torch.empty_like(layer.linear.bias, dtype=dtype))
+                        for layer in layers]
         # True: dropout masks from nn.Dropout's own (serial) Bernoulli draws, equal to the
         # textbook loop's; False: the same distribution from a vectorised generator (below)
         self.exact_dropout = False
@@ -93,11 +106,14 @@ class MLPPass:
             _bernoulli_masks(masks)
 
     def forward(self, x: Tensor) -> Tensor:
-        """The net on `x` (rows, in), with the masks drawn for those rows. Call under no_grad."""
+        """The net on `x` (rows, in), with the masks drawn for those rows, in `dtype`. Call under
+        no_grad, after each update of the weights (this is where their copies are refreshed)."""
         rows = x.shape[0]
         self.outputs = []
-        for layer, mask in zip(self.layers, self.masks):
-            x = self._linear(x, layer)
+        self._copy_weights()
+        x = x.to(self.dtype)
+        for layer, mask, (weight, bias) in zip(self.layers, self.masks, self.weights):
+            x = self._linear(x, layer, weight, bias)
             if mask is not None:
                 x.mul_(mask[:rows])
             self.outputs.append(x)
@@ -109,6 +125,7 @@ class MLPPass:
         the parameter gradients (buffers, valid until the next backward) and the gradient at
         x[rows]. Under no_grad."""
         n = grad.shape[0]
+        grad, x = grad.to(self.dtype), x.to(self.dtype)  # (the float32 gradient of the loss at the logits)
         for i in reversed(range(len(self.layers))):
             layer, mask, y = self.layers[i], self.masks[i], self.outputs[i][rows]
             g = self.grads[i][:n]
@@ -117,10 +134,10 @@ class MLPPass:
                 grad = g
             _activation_backward(grad, y, layer, out=g)
             if parameter_grads:
-                torch.mm(g.t(), (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
-                torch.sum(g, 0, out=self.parameter_grads[2 * i + 1])
+                self._weight_grad(g, (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
+                torch.sum(g, 0, dtype=torch.float32, out=self.parameter_grads[2 * i + 1])
             if i > 0 or input_grad:
-                grad = self._times_weight(g, layer.linear.weight)
+                grad = self._times_weight(g, self.weights[i][0])
         return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
 
     def _use_onednn(self, rows: int, weight: Tensor) -> bool:
@@ -128,9 +145,21 @@ class MLPPass:
         # (a logit layer of width 1, say) that is more than it saves
         return self.onednn is not None and rows * weight.numel() >= ONEDNN_MIN_MULTIPLY_ADDS
 
-    def _linear(self, x: Tensor, layer: Layer) -> Tensor:
+    def _copy_weights(self) -> None:
+        if self.dtype != torch.float32:
+            for layer, (weight, bias) in zip(self.layers, self.weights):
+                weight.copy_(layer.linear.weight)
+                bias.copy_(layer.linear.bias)
+
+    def _weight_grad(self, g: Tensor, x: Tensor, out: Tensor) -> None:
+        """g.T @ x into the float32 buffer `out` (in bfloat16: the product rounded once, then widened)."""
+        if self.dtype == torch.float32:
+            torch.mm(g.t(), x, out=out)
+        else:
+            out.copy_(torch.mm(g.t(), x))
+
+    def _linear(self, x: Tensor, layer: Layer, weight: Tensor, bias: Tensor) -> Tensor:
         """act(x @ W.T + b), a new tensor."""
-        weight, bias = layer.linear.weight, layer.linear.bias
         if self._use_onednn(x.shape[0], weight):
             attr = layer.activation or "none"
             return self.onednn(x, weight, bias, attr, [layer.slope] if attr == "leaky_relu" else [], "")
@@ -156,7 +185,9 @@ def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:
     bits = torch.from_numpy(np.random.PCG64(seed).random_raw((total + 1) // 2).view(np.int32)[:total])
     for (mask, p), ints in zip(masks, bits.split([mask.numel() for mask, _ in masks])):
         keep = torch.lt(ints.view(mask.shape), round((1 - p) * 2**32) - 2**31)
-        scale = torch.ones(()).div_(1 - p)  # nn.Dropout's 1 / (1 - p), in float32 as it computes it
+        # nn.Dropout's 1 / (1 - p), computed in float32 as it does, held in the mask's dtype (so
+        # the product below is written straight into a bfloat16 mask, without a float32 pass)
+        scale = torch.ones(()).div_(1 - p).to(mask.dtype)
         torch.mul(keep, scale, out=mask)
 
 

@@ -17,11 +17,26 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.nn.utils.parametrize import is_parametrized
 
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast.mlp_pass import Layer, MLPPass, layers_of
+from counterfeit.train.precision import compute_dtype
 from counterfeit.train.state import StepOutput, TrainState
+
+
+def reproducible(s: TrainState) -> bool:
+    """The one rule for what these passes compute exactly: plain fully connected G and D (Linear,
+    activation, dropout: `layers_of` declines any other layer, minibatch std's row-mixing one too)
+    whose weights are the parameters themselves (not parametrized: spectral norm uses W / sigma(W)),
+    in float32 or bfloat16 (MLPPass's dtype), with a D loss that is a function of D's logits alone (not a gradient
+    penalty or R1: they need D's second derivatives; not augmentation: D would read other images)."""
+    nets = (s.generator, s.discriminator)
+    plain = (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)
+             and not any(is_parametrized(m) for net in nets for m in net.modules()))
+    logits_only = not s.loss.gradient_penalty and s.config.r1_gamma == 0
+    return plain and logits_only and not s.config.augmentations
 
 
 class MLPStep:
@@ -30,18 +45,14 @@ class MLPStep:
     def __init__(self, s: TrainState, g_layers: list[Layer], d_layers: list[Layer]) -> None:
         self.s = s
         self.rows = s.config.batch_size // s.world.size
-        self.g = MLPPass(g_layers, self.rows, s.device)
-        self.d = MLPPass(d_layers, 2 * self.rows, s.device)
+        dtype = compute_dtype(s.config.precision)
+        self.g = MLPPass(g_layers, self.rows, s.device, dtype)
+        self.d = MLPPass(d_layers, 2 * self.rows, s.device, dtype)
 
     @classmethod
     def build(cls, s: TrainState) -> MLPStep | None:
-        """For plain fully connected nets trained in float32 without a gradient penalty (that needs
-        D's second derivatives); None otherwise, and the step takes the autograd path."""
-        if not (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)):
-            return None
-        if s.loss.gradient_penalty or s.config.precision != "fp32":
-            return None
-        if s.config.augmentations:  # DiffAugment: D's input gradients would go through the augmentation
+        """None, and the step takes the autograd path, for anything `reproducible` rules out."""
+        if not reproducible(s):
             return None
         g_layers, d_layers = layers_of(s.generator.net), layers_of(s.discriminator.net)
         return cls(s, g_layers, d_layers) if g_layers and d_layers else None
@@ -63,10 +74,10 @@ class MLPStep:
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows
-        images = torch.cat([real.reshape(b, IMAGE_PIXELS), fake])  # real rows, then fake rows
+        images = torch.cat([real.reshape(b, IMAGE_PIXELS).to(fake.dtype), fake])  # real rows, then fake rows
         self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
         self.d.draw_masks(slice(b, 2 * b))
-        real_logits, fake_logits = self.d.forward(images).view(-1).split(b)
+        real_logits, fake_logits = self.d.forward(images).view(-1).float().split(b)  # the loss in float32
         d_loss = s.loss.discriminator(real_logits, fake_logits)
         grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
         grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
@@ -76,7 +87,7 @@ class MLPStep:
     def _generator_update(self, z: Tensor, fakes: Tensor, s: TrainState) -> Tensor:
         mine = slice(len(z) - self.rows, len(z))  # G's own rows: the last draw
         self.d.draw_masks(slice(0, self.rows))
-        logits = self.d.forward(fakes[mine]).view(-1)  # (b,)
+        logits = self.d.forward(fakes[mine]).view(-1).float()  # (b,)
         g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
         _, grad = self.d.backward(fakes[mine], grad, parameter_grads=False, input_grad=True)
         grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False, rows=mine)
