@@ -18,7 +18,7 @@ PACKAGE = Path(counterfeit.__file__).parent
 LAYERS = [
     {"_version", "errors", "fileio", "hardware", "seeds", "presets", "private_ops", "provenance"},
     {"config", "home"},
-    {"priors", "viz", "rundir"},
+    {"priors", "viz", "rundir", "augment"},
     {"data"},
     {"models"},
     {"losses"},

@@ -82,6 +82,8 @@ CASES = {
     "negative steps": (train_with("--set", "steps=-5"), "steps must be positive"),
     "zero batch size": (train_with("--set", "batch_size=0"), "batch_size must be positive"),
     "negative batch size": (train_with("--set", "batch_size=-1"), "batch_size must be positive"),
+    "unknown augmentation": (train_with("--set", "augment=translation,rotate"),
+                             'augment must be "" (off) or a comma list of translation, cutout'),
     "--out a non-empty non-run": (lambda d, run: ["train", "--preset", "tiny", "--out", str(d)],
                                   "is not empty and is not a run"),
     "--out an existing run": (lambda d, run: ["train", "--preset", "tiny", "--out", str(run)], "is an existing run"),

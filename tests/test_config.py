@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, OneOf, Range, annotated_toml, parse_set,
-                                preset_names, resolve, to_toml)
+from counterfeit.config import (FIELD_NAMES, KEYS, Config, ConfigError, NameList, OneOf, Range, annotated_toml,
+                                parse_set, preset_names, resolve, to_toml)
 from counterfeit.rundir import load_run_config
 from counterfeit.seeds import MAX_RANKS, SEED_LIMIT, Stream, rank_seed, stream_seed
 
@@ -117,9 +117,11 @@ def test_every_key_has_a_one_line_meaning() -> None:
     assert all(spec.meaning and "\n" not in spec.describe() for spec in KEYS.values())
 
 
-def _outside(check: OneOf | Range) -> object:
+def _outside(check: OneOf | Range | NameList) -> object:
     if isinstance(check, OneOf):
         return "nope"
+    if isinstance(check, NameList):
+        return f"{check.choices[0]},nope"  # one allowed name does not excuse an unknown one
     return check.high if check.high is not None else (check.low if check.open_low else check.low - 1)
 
 

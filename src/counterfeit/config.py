@@ -20,6 +20,8 @@ from counterfeit.seeds import SEED_LIMIT
 DEFAULT_PRESET = "mlp2"
 # Models that draw the class they are given, G(z, y) and D(x, y); they train on labelled data.
 CONDITIONAL_MODELS = ("cmlp", "cdcgan")
+# DiffAugment's augmentations that `augment` may list (augment.py implements each).
+AUGMENT_NAMES = ("translation", "cutout")
 
 @dataclass(frozen=True)
 class OneOf:
@@ -54,6 +56,24 @@ class Range:
         return f"{'>' if self.open_low else '>='} {self.low}"
 
 
+@dataclass(frozen=True)
+class NameList:
+    """A string key that lists names from `choices`, comma-separated ("" for none)."""
+
+    choices: tuple[str, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return all(name in self.choices for name in split_names(value))
+
+    def __str__(self) -> str:
+        return '"" (off) or a comma list of ' + ", ".join(self.choices)
+
+
+def split_names(text: str) -> tuple[str, ...]:
+    """"translation, cutout" -> ("translation", "cutout"); "" -> ()."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 POSITIVE = Range(0, open_low=True)
 NOT_NEGATIVE = Range(0)
 FRACTION = Range(0, 1)  # [0, 1)
@@ -64,7 +84,7 @@ class Key:
     """What a config key means, and the check its value passes beyond its type (lists: each item)."""
 
     meaning: str
-    check: OneOf | Range | None = None
+    check: OneOf | Range | NameList | None = None
 
     def accepts(self, value: Any) -> bool:
         if self.check is None:
@@ -83,7 +103,7 @@ class Key:
         return self.meaning if self.check is None else f"{self.meaning}; {self.check}"
 
 
-def setting(default: Any, meaning: str, check: OneOf | Range | None = None) -> Any:
+def setting(default: Any, meaning: str, check: OneOf | Range | NameList | None = None) -> Any:
     """A Config field with its meaning and check: the one table that validation reads and
     `counterfeit config show` prints."""
     return field(default=default, metadata={"key": Key(meaning, check)})
@@ -149,6 +169,8 @@ class Config:
     max_seconds: float = setting(0.0, "> 0: also stop at the first step boundary once the run's clock has "
                                  "passed this many seconds; 0 = off", NOT_NEGATIVE)
     ema: float = setting(0.0, "decay of the average of G's weights that samples use; 0 = off", FRACTION)
+    augment: str = setting("", "DiffAugment: augment real and fake images alike each time D sees them, "
+                           "in the order listed", NameList(AUGMENT_NAMES))
     # -- what the run records --
     log_every: int = setting(100, "steps between the loss lines of metrics.jsonl", POSITIVE)
     sample_every: int = setting(2_000, "steps between PNG grids in samples/", POSITIVE)
@@ -173,6 +195,10 @@ class Config:
     @property
     def conditional(self) -> bool:
         return self.model in CONDITIONAL_MODELS
+
+    @property
+    def augmentations(self) -> tuple[str, ...]:
+        return split_names(self.augment)
 
     @property
     def pixel_range(self) -> tuple[float, float]:
@@ -409,8 +435,8 @@ def _inline(value: Any) -> str:
 
 
 __all__ = [
-    "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key", "annotated_toml",
-    "from_mapping",
+    "AUGMENT_NAMES", "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key",
+    "annotated_toml", "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
     "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

@@ -18,6 +18,8 @@ class Stream(IntEnum):
     VAE_NOISE = 5  # the VAE pre-training's reparameterisation noise
     VAE_GRID = 6  # the noise of vae_samples.png
     VAE_BATCHES = 7  # the order of the VAE pre-training's real batches
+    AUGMENT = 8  # DiffAugment's shifts and cutout squares (config.augment)
+    EMA_STATS = 9  # the fixed noise that recomputes the EMA generator's batch-norm statistics
 
 
 RANK_STRIDE = 1_000_003  # a prime far beyond any offset above

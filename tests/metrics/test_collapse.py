@@ -60,8 +60,8 @@ def test_constant_generator_warns_once(abort: bool, capsys: pytest.CaptureFixtur
     config = resolve(preset="tiny", overrides={"eval_every": 10, "collapse_abort": abort})
     watch = TrainingWatch(config, load_dataset(None), quiet=False)
     records: list[dict[str, Any]] = []
-    watch.on_step(10, ConstantGenerator(), records.append)
-    watch.on_step(20, ConstantGenerator(), records.append)
+    watch.on_step(10, ConstantGenerator, records.append)
+    watch.on_step(20, ConstantGenerator, records.append)
     assert [r["step"] for r in records if "fid" in r] == [10, 20]
     assert [r["collapse"] for r in records if "collapse" in r] == ["low_diversity"]
     warnings = [line for line in capsys.readouterr().err.splitlines() if "possible collapse" in line]
@@ -88,7 +88,7 @@ def test_healthy_generator_and_losses_stay_quiet(capsys: pytest.CaptureFixture[s
     records: list[dict[str, Any]] = []
     for step in range(10, 60, 10):
         watch.on_losses(loss_record(step, 0.01, 0.005), records.append)  # mlp2's early levels
-        watch.on_step(step, RealDigitsGenerator(), records.append)
+        watch.on_step(step, RealDigitsGenerator, records.append)
     evals = [r for r in records if "fid" in r]
     assert len(evals) == 5 and all(r["classes_covered"] == 10 for r in evals)
     assert not [r for r in records if "collapse" in r]

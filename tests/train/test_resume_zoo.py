@@ -1,4 +1,4 @@
-"""Resume is exact for every preset feature: EMA, n_critic, dropout, batch norm, VAE
+"""Resume is exact for every preset feature: EMA, n_critic, dropout, batch norm, DiffAugment, VAE
 pre-training, epochs, the progress GIF whose frames live in memory, in-training evaluation, and
 both precisions (bf16 in the hand-written and the autograd step)."""
 
@@ -71,6 +71,7 @@ FEATURES = {
     "dcgan (batch norm), ema": {"model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8", "init": "dcgan-normal",
                                 "g_output": "tanh", "ema": "0.8"},
     "wgan-gp, n_critic 3": {"loss": "wgan-gp", "n_critic": "3"},
+    "augment (translation, cutout), n_critic 2": {"augment": "translation,cutout", "n_critic": "2"},
     "cmlp (labels, AC-GAN head), dropout": {"model": "cmlp", "aux_weight": "1.0", "d_dropout": "0.3",
                                             "grid_size": "20"},
     "bf16 hand-written step, dropout": {"precision": "bf16", "d_dropout": "0.3", "activation": "leaky_relu"},

@@ -1,11 +1,13 @@
 """Checkpoints: one safetensors file per save, holding everything a run needs to go on exactly.
 
     checkpoints/step_NNNNNN.safetensors
-      tensors   every module of the TrainState (generator/..., discriminator/..., ema/... if on),
+      tensors   every module of the TrainState (generator/..., discriminator/..., ema/... if on: the
+                average with the batch-norm statistics recomputed for it),
                 the extras the loop passes (snapshots/frames: the progress-GIF frames so far),
                 every optimiser's state tensors (g_opt/state/<param>/<key>), every torch RNG of
-                the state (noise_rng), torch's global RNG (rng/torch[, rng/cuda]; under torchrun
-                also each rank r > 0's: ranks/r/rng/torch[, ranks/r/rng/cuda]), numpy's
+                the state (noise_rng; augment_rng when augment is on), torch's global RNG
+                (rng/torch[, rng/cuda]; under torchrun also each rank r > 0's:
+                ranks/r/rng/torch[, ranks/r/rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
       metadata  JSON strings: format, step, seconds, the resolved config as TOML and its sha256,
                 the number of processes that trained it, the sampler's position and epoch,

@@ -170,7 +170,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     append(record)
                     progress.log(record)
                     watch.on_losses(record, append)
-                watch.on_step(state.step, state.sampling_generator, append)
+                watch.on_step(state.step, lambda: state.sampling_generator, append)
                 if snapshots:
                     snapshots.take(state)
                 signum = agreed_stop(stop.signum or 0)

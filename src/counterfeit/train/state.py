@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from counterfeit import private_ops
+from counterfeit.augment import augment
 from counterfeit.config import Config
 from counterfeit.losses import LOSSES, GanLoss
 from counterfeit.models import build_discriminator, build_generator
@@ -17,7 +18,7 @@ from counterfeit.priors import Prior
 from counterfeit.seeds import Stream, rank_seed, stream_seed
 from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import World
-from counterfeit.train.ema import EMA
+from counterfeit.train.ema import EMA, has_batch_norm, stats_inputs
 from counterfeit.train.precision import resolve_precision
 
 
@@ -44,6 +45,7 @@ class TrainState:
     noise_rng: torch.Generator  # every z of training comes from here
     device: torch.device
     ema: EMA | None = None  # the average of G's weights, when config.ema > 0
+    augment_rng: torch.Generator | None = None  # DiffAugment's draws, when config.augment lists any
     step: int = 0  # updates completed
     world: World = World()  # which process of how many (torchrun); one by default
 
@@ -54,14 +56,25 @@ class TrainState:
 
     @property
     def sampling_generator(self) -> nn.Module:
-        """The generator that snapshots, saved weights and evaluation use: the average when on."""
-        return self.ema.model if self.ema is not None else self.generator
+        """The generator that snapshots, saved weights and evaluation use: the average when on
+        (with a batch-norm G, a changed average first gets its statistics recomputed: ask for it
+        only when it is about to be used)."""
+        return self.ema.averaged() if self.ema is not None else self.generator
 
     def noise(self, n: int, draws: int = 1) -> Tensor:
         """This process's slice of each of `draws` global draws of n rows per process, drawn at once
         (as many consecutive draws would give them): N processes use the noise one process would."""
         z = self.prior.sample(draws * n * self.world.size, self.noise_rng, self.device)
         return z if self.world.size == 1 else torch.cat([self.world.shard(part) for part in z.chunk(draws)])
+
+    def augmented(self, images: Tensor) -> Tensor:
+        """`images` (this process's n rows) as D sees them: config.augment's augmentations, drawn
+        like the noise, for the global batch at once with this process keeping its rows, so N
+        processes augment as one would; the images themselves without augmentation."""
+        if self.augment_rng is None:
+            return images
+        return augment(images, self.config.augmentations, self.augment_rng, rows=len(images) * self.world.size,
+                       keep=self.world.shard)
 
     def end_step(self) -> None:
         """After a step's updates: the EMA follows G, and the step is counted."""
@@ -113,5 +126,16 @@ def build_state(config: Config, world: World = World()) -> TrainState:
         noise_rng=noise_rng,
         device=device,
         world=world,
-        ema=EMA(generator, config.ema) if config.ema > 0 else None,
+        ema=make_ema(config, generator, device),
+        augment_rng=(torch.Generator(device=device).manual_seed(stream_seed(config.seed, Stream.AUGMENT))
+                     if config.augmentations else None),
     )
+
+
+def make_ema(config: Config, generator: nn.Module, device: torch.device) -> EMA | None:
+    """The average of G when config.ema > 0; with the fixed noise that recomputes its batch-norm
+    statistics when G has batch norm."""
+    if config.ema == 0:
+        return None
+    inputs = stats_inputs(config, Prior(config.prior, config.z_dim), device) if has_batch_norm(generator) else None
+    return EMA(generator, config.ema, inputs)

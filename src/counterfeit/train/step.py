@@ -47,7 +47,8 @@ class AutogradStep:
         # Gradients are taken for G's parameters only, so D's weights get no gradient work at all.
         y = label_batches[-1]
         with _precision(s):
-            g_fake_logits, g_class_logits = discriminate(s, call_generator(s.generator, s.noise(len(batches[0])), y), y)
+            g_fake = s.augmented(call_generator(s.generator, s.noise(len(batches[0])), y))  # D sees what it trains on
+            g_fake_logits, g_class_logits = discriminate(s, g_fake, y)
             g_loss = s.loss.generator(g_fake_logits) + aux_class_loss(s, g_class_logits, y)
         _descend(s, s.g_opt, g_loss)
         s.end_step()
@@ -62,6 +63,7 @@ def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = No
     with _precision(s):
         with torch.no_grad():
             fake = call_generator(s.generator, s.noise(n), labels)  # (n, 1, 28, 28)
+        real, fake = s.augmented(real), s.augmented(fake)  # DiffAugment: both alike, each its own draw
         # Two D forwards, not one over cat(real, fake): as fast for the MLPs, faster for the conv
         # D (one pass over 2n rows measured 0.86-0.94x, docs/benchmarks.md "Conv step"), and
         # dropout then draws its masks in the textbook's order. A D with a row-mixing layer

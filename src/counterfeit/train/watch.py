@@ -57,14 +57,15 @@ class TrainingWatch:
     def on_losses(self, record: dict[str, Any], append: Append) -> None:
         self._report(self.monitor.observe_losses(record), append)
 
-    def on_step(self, step: int, generator: nn.Module, append: Append) -> None:
-        """Evaluates on `eval_every` steps and the last; `append` writes a metrics.jsonl record."""
+    def on_step(self, step: int, generator: Callable[[], nn.Module], append: Append) -> None:
+        """Evaluates `generator()` on `eval_every` steps and the last; `append` writes a metrics.jsonl
+        record. G is asked for only then: the average's batch-norm statistics cost G forwards."""
         every = self.config.eval_every
         if self.evaluator is not None and due(step, every, self.config.steps):
             # The same seeded noise every time, so the curve follows G and not the draw; a
             # conditional run's sample is class-balanced (digits 0-9 in turn).
             labels = balanced_labels(EVAL_N) if self.config.conditional else None
-            images = generate(generator, self.config, EVAL_N, stream_seed(self.config.seed, Stream.WATCH), labels)
+            images = generate(generator(), self.config, EVAL_N, stream_seed(self.config.seed, Stream.WATCH), labels)
             sample = extract(self.evaluator, images)
             metrics = compute(sample, self.real.reference, FAST)
             if labels is not None:  # conditional: how often the evaluator reads the digit asked for

@@ -36,7 +36,7 @@ def reproducible(s: TrainState) -> bool:
     plain = (isinstance(s.generator, MLPGenerator) and isinstance(s.discriminator, MLPDiscriminator)
              and not any(is_parametrized(m) for net in nets for m in net.modules()))
     logits_only = not s.loss.gradient_penalty and s.config.r1_gamma == 0
-    return plain and logits_only
+    return plain and logits_only and not s.config.augmentations
 
 
 class MLPStep:
