@@ -95,8 +95,8 @@ def test_ema_without_foreach_lerp_is_bitwise_the_same(monkeypatch: pytest.Monkey
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(-1.5).add_(k)
-        fast.update(model)
-        public.update(model)
+        fast.update(model, 0)
+        public.update(model, 0)
     for a, b in zip(fast.model.parameters(), public.model.parameters()):
         assert torch.equal(a, b)
 

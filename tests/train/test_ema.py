@@ -24,11 +24,23 @@ def test_average_equals_the_hand_computed_one() -> None:
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(float(k + 1))
-        ema.update(model)
+        ema.update(model, 100 + k)  # past the warm-up: (1 + t) / (10 + t) > 0.8 from t = 36
         expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, model.parameters())]
     for got, want in zip(ema.model.parameters(), expected):
         torch.testing.assert_close(got, want)
     assert not torch.allclose(ema.model.weight, model.weight)
+
+
+def test_decay_warms_up_from_the_first_step() -> None:
+    model = nn.Linear(3, 2)
+    ema = EMA(model, 0.999)
+    assert [ema.decay_at(t) for t in (0, 1, 8)] == [1 / 10, 2 / 11, 9 / 18]
+    assert ema.decay_at(10_000) == 0.999
+    start = ema.model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model, 0)  # 0.1 of the initial weights, 0.9 of the new ones
+    torch.testing.assert_close(ema.model.weight, 0.1 * start + 0.9 * model.weight.detach())
 
 
 def test_recomputed_statistics_are_those_of_the_averaged_weights() -> None:
@@ -41,7 +53,7 @@ def test_recomputed_statistics_are_those_of_the_averaged_weights() -> None:
         model[0].weight.mul_(-2.0).add_(1.0)
         model[0].bias.add_(3.0)
     model(torch.randn(8, 3) + 5)  # G's own running statistics move: none of this may reach the average
-    ema.update(model)
+    ema.update(model, 100)  # past the warm-up: decay 0.5
     average = ema.averaged()
     weight, bias = 0.5 * w0 + 0.5 * model[0].weight, 0.5 * b0 + 0.5 * model[0].bias
     pre = [z @ weight.T + bias for z, _ in inputs]  # the averaged Linear's outputs, (5, 4) per batch
@@ -63,7 +75,7 @@ def test_statistics_are_recomputed_only_after_the_average_changed() -> None:
     ema.averaged()
     ema.averaged()
     assert len(calls) == 1
-    ema.update(model)
+    ema.update(model, 0)
     ema.state_dict()  # a checkpoint: the statistics it saves belong to the averaged weights
     ema.averaged()
     assert len(calls) == 2

@@ -3,6 +3,11 @@
 Averaging the iterates smooths the oscillation of GAN training (Yazıcı et al. 2019); snapshots,
 the saved `generator.safetensors` and so `sample` and evaluation use the average when it is on.
 
+The decay warms up: at step t it is min(decay, (1 + t) / (10 + t)) (as TensorFlow's
+ExponentialMovingAverage with num_updates), so early averages forget the random initial G instead
+of keeping decay^t of it (at decay 0.999, 22% after 1,500 steps: conditional accuracy fell from 89%
+to 66% on cdcgan). From t = 9,000 on (decay 0.999) the ramp no longer binds.
+
 Batch norm's running statistics are not weights: G's own belong to G's weights, not to the average
 (copying them cost the cdcgan preset 4 points of conditional accuracy). So for a G with batch norm
 the average's statistics are recomputed for the averaged weights, over a fixed set of noise batches,
@@ -77,11 +82,16 @@ class EMA:
         self._stale = stats_inputs is not None  # the statistics do not yet belong to the average
         self._lerp_ = private_ops.lerp_()
 
+    def decay_at(self, step: int) -> float:
+        """The decay of the update after `step` completed steps (the warm-up, module docstring)."""
+        return min(self.decay, (1 + step) / (10 + step))
+
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int) -> None:
+        """Average in `model`'s weights after `step` completed steps (0 for the first update)."""
         # lerp(avg, w, 1 - decay) = decay avg + (1 - decay) w: one fused op over all parameters
         # where this PyTorch has it (private_ops.lerp_)
-        self._lerp_(list(self.model.parameters()), list(model.parameters()), 1.0 - self.decay)
+        self._lerp_(list(self.model.parameters()), list(model.parameters()), 1.0 - self.decay_at(step))
         if self.stats_inputs is None:  # no batch norm: whatever buffers G keeps are its own to share
             for mine, theirs in zip(self.model.buffers(), model.buffers()):
                 mine.copy_(theirs)

@@ -79,7 +79,7 @@ class TrainState:
     def end_step(self) -> None:
         """After a step's updates: the EMA follows G, and the step is counted."""
         if self.ema is not None:
-            self.ema.update(self.generator)
+            self.ema.update(self.generator, self.step)
         self.step += 1
 
 
