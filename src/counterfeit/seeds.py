@@ -18,6 +18,8 @@ class Stream(IntEnum):
     VAE_NOISE = 5  # the VAE pre-training's reparameterisation noise
     VAE_GRID = 6  # the noise of vae_samples.png
     VAE_BATCHES = 7  # the order of the VAE pre-training's real batches
+    STACKED = 8  # which base digits fill each channel of stacked-mnist (data/stacked.py)
+    STACKED_FLOOR = 9  # the fresh real stacked images of the mode metrics' floor
 
 
 RANK_STRIDE = 1_000_003  # a prime far beyond any offset above
