@@ -72,6 +72,8 @@ FEATURES = {
     "wgan-gp, n_critic 3": {"loss": "wgan-gp", "n_critic": "3"},
     "cmlp (labels, AC-GAN head), dropout": {"model": "cmlp", "aux_weight": "1.0", "d_dropout": "0.3",
                                             "grid_size": "20"},
+    "stacked-mnist (3 channels, its own data stream), fast mlp step": {"data": "stacked-mnist", "channels": "3",
+                                                                      "grid_size": "16"},
 }
 
 
