@@ -104,12 +104,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from counterfeit.config import parse_set, preset_names, resolve
 
     overrides = parse_set(args.set)
+    if args.to_quality is not None:
+        return _bench_to_quality(args, overrides)
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
     results = bench(configs, seconds=args.seconds, threads=args.threads)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
     return 0
+
+
+def _bench_to_quality(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    """Exit 0 when the target was reached, 1 when the run ended (steps, --max-minutes) without it."""
+    import json
+
+    from counterfeit.bench.quality import format_result, target_for, to_quality
+    from counterfeit.config import resolve
+
+    for name in ("preset", "config"):
+        if getattr(args, name):
+            raise UserError(f"--{name}: cannot be combined with --to-quality (which names the one preset)")
+    target_for(args.to_quality)  # before any work: a preset without a target costs nothing
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    result = to_quality(resolve(preset=args.to_quality, overrides=overrides), args.out, args.max_minutes, args.quiet)
+    print(json.dumps(result, indent=1) if args.json else format_result(result))
+    return 0 if result["reached"] else 1
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -314,8 +336,16 @@ directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weigh
 
     bench = _command(sub, "bench", "time our training step against the GEMM floor, sgemm and a textbook loop", """\
 Time, interleaved in one run, a 1024^3 sgemm (the machine's roofline), each config's GEMM floor,
-our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.""", """\
-  counterfeit bench --preset mlp2 --seconds 5 --json""")
+our training step and the textbook loop; print steps/s, GFLOP/s and the ratios between them.
+
+With --to-quality PRESET: train the preset (a run directory like `train`'s) until its quality
+target holds at an in-training evaluation, and print the wall-clock seconds, the steps and the
+metrics at that evaluation (also written to RUN_DIR/to_quality.json). Targets: cdcgan, every
+digit's conditional accuracy >= 0.97; dcgan, mlp2, mlp4: FID <= 4x the real floor, precision >=
+0.80, recall >= 0.75. The run also ends at the preset's `steps` (raise with --set steps=N) or
+after --max-minutes; then it prints "target not reached" and exits 1.""", """\
+  counterfeit bench --preset mlp2 --seconds 5 --json
+  counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
     bench.add_argument("--config", type=Path, action="append", default=[],
@@ -327,6 +357,12 @@ our training step and the textbook loop; print steps/s, GFLOP/s and the ratios b
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config")
+    bench.add_argument("--to-quality", metavar="PRESET",
+                       help="train PRESET until its quality target holds at an in-training eval; report the time")
+    bench.add_argument("--max-minutes", type=_positive_float,
+                       help="with --to-quality: stop the run after this many minutes (max_seconds) if not reached")
+    bench.add_argument("--out", type=Path, help="with --to-quality: the run directory (default runs/<preset>-<time>)")
+    bench.add_argument("--quiet", action="store_true", help="with --to-quality: no progress bar")
     bench.set_defaults(func=cmd_bench)
 
     sample = _command(sub, "sample", "draw images from a trained run", """\

@@ -38,6 +38,10 @@ def fused_adam_(group: dict[str, Any], params: list[Tensor], grads: list[Tensor]
                 states: list[dict[str, Tensor]]) -> None:
     """One Adam update of `params` (one param group, state already created by a first
     `optimizer.step()`), as `torch.optim.Adam(fused=True).step()` computes it."""
+    for param, state in zip(params, states):  # the kernel needs one layout (train/adam.py same_layout)
+        for key in ("exp_avg", "exp_avg_sq"):
+            if state[key].stride() != param.stride():  # an NCHW state from a checkpoint: once
+                state[key] = torch.empty_like(param).copy_(state[key])
     steps = [state["step"] for state in states]
     torch._foreach_add_(steps, 1)
     beta1, beta2 = group["betas"]

@@ -10,6 +10,7 @@
     generator_raw.safetensors   G's own weights when ema > 0 (generator.safetensors is the average)
     vae.jsonl, vae_samples.png  G's VAE pre-training when g_init = "vae"
     eval.json                   the last `counterfeit eval` of the run
+    to_quality.json             `counterfeit bench --to-quality`: seconds and steps to the preset's target
     train.lock                  held by the process training the run
     report.html                 the run on one page (counterfeit/report/), refreshed at each checkpoint
     tensorboard/                TensorBoard event files when tensorboard = true
@@ -55,6 +56,7 @@ METRICS_PLOT = "metrics.png"
 VAE_LOG_FILE = "vae.jsonl"
 VAE_SAMPLES_FILE = "vae_samples.png"
 EVAL_FILE = "eval.json"
+TO_QUALITY_FILE = "to_quality.json"  # `counterfeit bench --to-quality`: time to the preset's target
 LOCK_FILE = "train.lock"
 REPORT_FILE = "report.html"
 TENSORBOARD_DIR = "tensorboard"

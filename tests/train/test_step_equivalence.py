@@ -1,7 +1,7 @@
 """The autograd step (`train/step.py`) against Algorithm 1 as the tutorials write it: `backward()`
 through everything, `zero_grad`, plain `torch.optim.Adam`, on the same real batches and the same
 noise from the same RNG. Only float rounding may differ (fused Adam, gradients taken for one
-network's parameters only)."""
+network's parameters only, our channels-last conv weights against the reference's NCHW ones)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,13 @@ def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     ours, theirs = build_state(config), build_state(config)  # same seed: same weights, same noise RNG
     step = make_step(ours)
     assert isinstance(step, AutogradStep)  # not the hand-written MLP step
+    # conv weights with more than one channel, where channels-last and NCHW differ in memory
+    convs = [p for net in (ours.generator, ours.discriminator) for p in net.parameters()
+             if p.ndim == 4 and p.shape[1] > 1]
+    assert bool(convs) == (config.model in ("dcgan", "cdcgan"))
+    assert all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in convs)
+    for module in (theirs.generator, theirs.discriminator):  # the reference: the tutorials' NCHW weights
+        module.to(memory_format=torch.contiguous_format)
     d_opt, g_opt = plain_adam(theirs.discriminator, config.lr_d, config), plain_adam(theirs.generator, config.lr_g, config)
 
     data = torch.Generator().manual_seed(11)

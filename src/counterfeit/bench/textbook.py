@@ -12,9 +12,11 @@ from counterfeit.train.step import aux_class_loss, discriminate
 
 
 def textbook_state(config: Config) -> TrainState:
-    """`build_state`, but with the tutorials' optimiser: `Adam(params, lr)`, one loop per tensor."""
+    """`build_state`, but with the tutorials' optimiser: `Adam(params, lr)`, one loop per tensor,
+    and the tutorials' NCHW conv weights (not our channels-last, train/state.py weight_layout)."""
     s = build_state(config)
     for module, opt in ((s.generator, "g_opt"), (s.discriminator, "d_opt")):
+        module.to(memory_format=torch.contiguous_format)
         lr = config.lr_g if opt == "g_opt" else config.lr_d
         setattr(s, opt, torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas, eps=config.adam_eps,
                                          foreach=False))

@@ -18,6 +18,7 @@ from counterfeit import private_ops
 def adam_step(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
     (group,) = optimizer.param_groups
     params = group["params"]
+    grads = [same_layout(g, p) for g, p in zip(grads, params)]
     states = [optimizer.state.get(p) for p in params]
     if not group["fused"] or not all(states):  # the first update creates the state; other paths
         for p, grad in zip(params, grads):
@@ -27,3 +28,11 @@ def adam_step(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
             p.grad = None  # grads live only for the update: no memory held, no zero_grad needed
         return
     private_ops.fused_adam_(group, params, grads, states)
+
+
+def same_layout(tensor: Tensor, like: Tensor) -> Tensor:
+    """`tensor` in `like`'s memory layout. The fused Adam kernel (torch's own `Adam(fused=True)`
+    too) walks a parameter, its gradient and its state as flat memory, so a channels-last weight
+    with an NCHW gradient (e.g. after the all-reduce) or an NCHW state (read from a checkpoint)
+    would be updated element against the wrong element, silently."""
+    return tensor if tensor.stride() == like.stride() else torch.empty_like(like).copy_(tensor)

@@ -38,13 +38,15 @@ from counterfeit.train.state import StepOutput, TrainState, build_state
 from counterfeit.train.step import make_step
 from counterfeit.train.vae import pretrain_vae
 from counterfeit.train.views import RunViews
-from counterfeit.train.watch import TrainingWatch
+from counterfeit.train.watch import StopWhen, TrainingWatch
 from counterfeit.viz import plot_losses
 
 
-def train(config: Config, out: str | Path | None = None, quiet: bool = False) -> Path:
+def train(config: Config, out: str | Path | None = None, quiet: bool = False, stop_when: StopWhen | None = None
+          ) -> Path:
     """Train a GAN as `config` says; returns the run directory. Under torchrun, every process runs
-    this with its share of each batch (see train/distributed.py); rank 0 writes the run directory."""
+    this with its share of each batch (see train/distributed.py); rank 0 writes the run directory.
+    `stop_when(eval record)` ends the run, checkpointed, at the first in-training eval it accepts."""
     config = config.replace(data=absolute_data(config.data))  # the record must name the file from anywhere
     world = init_world(config)
     with leaving_together(world):
@@ -57,7 +59,7 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False) ->
         dataset = load_data(config)
         config = resolve_epochs(config, len(dataset))  # the saved config.toml records the resolved steps
         # Every process evaluates the same synchronised G on the same noise, so all stop together.
-        watch = TrainingWatch(config, dataset, quiet or not world.is_main)  # loads the evaluator first
+        watch = TrainingWatch(config, dataset, quiet or not world.is_main, stop_when)  # loads the evaluator first
         state = build_state(config, world)
         run = None if not world.is_main else RunDir.create(  # other processes write nothing
             path, config, {"data_source": dataset.source, "data_images": len(dataset),
@@ -185,7 +187,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     raise TrainingStopped(f"stopped at step {state.step}; {saved} saved; "
                                           f"continue with: counterfeit train --resume {where}", signum)
                 progress.advance()
-                if watch.stop:  # collapse_abort: a signal fired; the run ends here, checkpointed
+                if watch.stop:  # collapse_abort (a signal fired) or stop_when: the run ends here, checkpointed
                     break
         finally:
             agreed_stop.finish()

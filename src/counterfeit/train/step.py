@@ -61,8 +61,9 @@ def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = No
     with _precision(s):
         with torch.no_grad():
             fake = call_generator(s.generator, s.noise(n), labels)  # (n, 1, 28, 28)
-        # Two D forwards, not one over cat(real, fake): measured as fast here (no copy of the
-        # batch), and dropout then draws its masks in the textbook's order.
+        # Two D forwards, not one over cat(real, fake): as fast for the MLPs, faster for the conv
+        # D (one pass over 2n rows measured 0.86-0.94x, docs/benchmarks.md "Conv step"), and
+        # dropout then draws its masks in the textbook's order.
         d_real_logits, real_class_logits = discriminate(s, real, labels)  # (n,) each
         d_fake_logits, _ = discriminate(s, fake, labels)
         d_loss = s.loss.discriminator(d_real_logits, d_fake_logits) + aux_class_loss(s, real_class_logits, labels)

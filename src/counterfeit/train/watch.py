@@ -27,6 +27,7 @@ from counterfeit.train.cadence import due
 from counterfeit.viz.metric_plots import plot_eval_metrics
 
 Append = Callable[[dict[str, Any]], None]
+StopWhen = Callable[[dict[str, Any]], bool]  # an eval record -> whether the run may end here
 EVAL_N = 2000  # samples per in-training evaluation (and reference/held-out images for its floor)
 # Stacked MNIST: a tenth of eval's 26,000, to stay cheap (7,800 channels to classify); its floor is
 # the same count of fresh real stacked images, since the mode metrics depend on the count.
@@ -34,10 +35,11 @@ STACKED_EVAL_N = 2600
 
 
 class TrainingWatch:
-    def __init__(self, config: Config, dataset: Dataset, quiet: bool) -> None:
-        self.config, self.quiet = config, quiet
+    def __init__(self, config: Config, dataset: Dataset, quiet: bool, stop_when: StopWhen | None = None) -> None:
+        """`stop_when` (e.g. `bench --to-quality`'s target) ends the run after an eval it accepts."""
+        self.config, self.quiet, self.stop_when = config, quiet, stop_when
         self.monitor = CollapseMonitor(config.steps)
-        self.stop = False  # set when a signal fires and config.collapse_abort asks to stop
+        self.stop = False  # set when a signal fires and config.collapse_abort asks to stop, or stop_when holds
         self.evaluator = find_evaluator(dataset) if config.eval_every else None
         self.n = STACKED_EVAL_N if dataset.channels > 1 else EVAL_N
         if self.evaluator is not None:
@@ -74,8 +76,10 @@ class TrainingWatch:
                 metrics.update(cond_accuracy=accuracy["cond_accuracy"],
                                cond_accuracy_min=accuracy["cond_accuracy_min"])
             floor = {key: self.real.floor[key] for key in metrics if key in self.real.floor}
-            append({"step": step, "eval_n": self.n, **metrics, "floor": floor})  # the floor: for the report
+            record = {"step": step, "eval_n": self.n, **metrics, "floor": floor}  # the floor: for the report
+            append(record)
             self._report(self.monitor.observe_eval(step, metrics), append)
+            self.stop = self.stop or (self.stop_when is not None and self.stop_when(record))
 
     def _report(self, signals: list[Signal], append: Append) -> None:
         for signal in signals:
