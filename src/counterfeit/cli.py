@@ -322,7 +322,8 @@ directory (config, metrics.jsonl, sample grids, progress.gif, checkpoints, weigh
     train.add_argument("--steps", type=_positive_int, help="number of training steps (updates of D and G)")
     train.add_argument("--seed", type=_seed, help="seed for every random number of the run (default: the config's, 0)")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
-    train.add_argument("--data", help="mnist, fashion-mnist or kmnist (after `counterfeit download`), a folder of "
+    train.add_argument("--data", help="mnist, fashion-mnist or kmnist (after `counterfeit download`), stacked-mnist "
+                       "(3 digits as the channels of one image: needs channels = 3, as the preset stacked), a folder of "
                        "PNG/JPEG images (one subfolder per class for labels), an IDX images file or an .npz; "
                        "default: embedded MNIST")
     train.add_argument("--skip-bad", action="store_true",
@@ -455,12 +456,14 @@ code before it is put in place; `train --data NAME` then trains on them.""", """
 Judge N samples of a run's final generator (also written to RUN_DIR/eval.json) or of an .npz
 against real digits: FID, KID, precision, recall, density, coverage, classes, memorisation and
 diversity, each beside the same metric for held-out real digits (the floor). --real prints the
-floor alone.""", """\
+floor alone. A Stacked MNIST run (3 channels) gets modes_covered and mode_kl instead: each channel
+read as a digit, on 26,000 samples by default, beside the same for fresh real stacked images.""", """\
   counterfeit eval runs/try -n 2000
   counterfeit eval samples.npz --json""")
     evaluate.add_argument("target", nargs="?", type=Path, metavar="RUN_DIR|SAMPLES.npz")
     evaluate.add_argument("--real", action="store_true", help="only the floor: held-out real images vs the reference")
-    evaluate.add_argument("-n", "--n", type=_positive_int, default=2000, help="sample size (default 2000)")
+    evaluate.add_argument("-n", "--n", type=_positive_int,
+                          help="sample size (default 2000; 26000 for stacked-mnist, as in the literature)")
     evaluate.add_argument("--seed", type=_seed, default=0, help="noise seed when sampling a run (default 0)")
     evaluate.add_argument("--per-class", type=_positive_int, default=1000,
                           help="conditional runs: samples asked for each digit (default 1000)")

@@ -117,13 +117,16 @@ class Config:
     seed: int = setting(0, "seed of every random draw of the run (seeds.py derives the rest)",
                         Range(0, SEED_LIMIT))
     data: str = setting("embedded", "embedded (10,000 MNIST digits in the package), a dataset name (mnist, "
-                        "fashion-mnist, kmnist), a folder of PNG/JPEG images, or an IDX or .npz file")
+                        "fashion-mnist, kmnist), stacked-mnist (3 embedded digits as the channels of one "
+                        "image: 1,000 modes), a folder of PNG/JPEG images, or an IDX or .npz file")
     invert: bool = setting(False, "use 255 - pixels: for dark-on-light images")
     skip_bad: bool = setting(False, "image folders: leave out files that are not readable PNG/JPEG images")
     device: str = setting("auto", "where to train; auto: CUDA when torch sees a GPU", OneOf(("auto", "cpu", "cuda")))
     # -- models --
     model: str = setting("mlp", "the networks; cmlp, cdcgan: conditional G(z, y), D(x, y)",
                      OneOf(("mlp", "dcgan", "cmlp", "cdcgan")))
+    channels: int = setting(1, "image channels G draws and D reads (784 pixels each); must match the data's: "
+                            "1, or 3 for stacked-mnist", POSITIVE)
     z_dim: int = setting(128, "length of the noise vector z", POSITIVE)
     prior: str = setting("uniform", "p(z): U[-1, 1], N(0, 1), or uniform on the sphere of radius sqrt(z_dim)",
                      OneOf(("uniform", "normal", "sphere")))
@@ -295,6 +298,22 @@ def _validate(config: Config, origin: str) -> None:
     if config.d_mbstd and config.batch_size % config.d_mbstd_group:
         raise ConfigError(f"{origin}: batch_size {config.batch_size} must be a multiple of d_mbstd_group "
                           f"{config.d_mbstd_group} with d_mbstd = true (D's minibatch-std groups)")
+    _validate_channels(config, origin)
+
+
+def _validate_channels(config: Config, origin: str) -> None:
+    # The data module's STACKED name; config sits below data, so it is spelled out here.
+    if config.data == "stacked-mnist":
+        if config.channels != 3:
+            raise ConfigError(f"{origin}: channels = {config.channels}, but data stacked-mnist has 3 channels "
+                              "(set channels = 3, or use the preset stacked)")
+        if config.conditional:
+            # Its labels are modes 0-999, not the digits 0-9 a conditional model draws.
+            raise ConfigError(f"{origin}: model {config.model} is conditional on digits 0-9; stacked-mnist's "
+                              "labels are its 1,000 modes: use model mlp or dcgan")
+    if config.channels != 1 and config.g_init != "none":
+        raise ConfigError(f"{origin}: g_init {config.g_init} pre-trains on 1-channel images; channels = "
+                          f"{config.channels} needs g_init = none")
 
 
 def _validate_conditional(config: Config, origin: str) -> None:

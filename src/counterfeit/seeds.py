@@ -20,6 +20,8 @@ class Stream(IntEnum):
     VAE_BATCHES = 7  # the order of the VAE pre-training's real batches
     AUGMENT = 8  # DiffAugment's shifts and cutout squares (config.augment)
     EMA_STATS = 9  # the fixed noise that recomputes the EMA generator's batch-norm statistics
+    STACKED = 10  # which base digits fill each channel of stacked-mnist (data/stacked.py)
+    STACKED_FLOOR = 11  # the fresh real stacked images of the mode metrics' floor
 
 
 RANK_STRIDE = 1_000_003  # a prime far beyond any offset above

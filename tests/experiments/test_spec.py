@@ -24,6 +24,12 @@ def test_variants_resolve_to_the_preset_with_their_options(tiny_file: Path) -> N
     assert experiment.evaluation.metrics == ("fid", "precision", "recall", "coverage", "classes_covered")
 
 
+def test_stacked_variants_are_judged_by_their_modes_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "stacked.toml"
+    path.write_text('preset = "stacked"\nseeds = [0]\n[budget]\nsteps = 10\n[[variants]]\nname = "dcgan"\n')
+    assert load_experiment(path).evaluation.metrics == ("modes_covered", "mode_kl")
+
+
 def test_seconds_budget_and_a_variant_preset(tmp_path: Path) -> None:
     path = tmp_path / "equal_time.toml"
     path.write_text('preset = "mlp2"\nseeds = [3, 4, 5]\n[budget]\nseconds = 90\n'

@@ -11,7 +11,7 @@ import pytest
 
 from counterfeit.data import load_dataset
 from counterfeit.metrics.evaluator import weights_path
-from counterfeit.metrics.registry import METRICS
+from counterfeit.metrics.registry import keys_for
 from counterfeit.metrics.split import split_indices
 
 
@@ -25,7 +25,7 @@ def test_eval_real_json_is_one_object_with_every_metric(metrics_cache: Path) -> 
     report = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert report["n"] == report["n_floor"] == report["n_reference"] == 500
     # MNIST data keeps the old key of the classifier score beside the new one
-    assert set(report["metrics"]) == set(report["floor"]) == {*METRICS, "mnist_score"}
+    assert set(report["metrics"]) == set(report["floor"]) == {*keys_for(1), "mnist_score"}
     assert report["metrics"]["mnist_score"] == report["metrics"]["classifier_score"]
     assert report["evaluator"]["name"] == "MNIST evaluator"
     assert report["evaluator"]["data"].startswith("embedded MNIST")
@@ -47,7 +47,7 @@ def test_eval_of_a_run_dir_writes_eval_json(tiny_run: Path, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert json.loads((run / "eval.json").read_text()) == printed
-    assert printed["n"] == 300 and set(printed["metrics"]) == {*METRICS, "mnist_score"}
+    assert printed["n"] == 300 and set(printed["metrics"]) == {*keys_for(1), "mnist_score"}
 
 
 def test_eval_of_samples_npz_real_digits_sit_near_the_floor(tmp_path: Path) -> None:

@@ -57,13 +57,29 @@ def test_dcgan_channel_widths_come_from_the_hidden_keys() -> None:
     assert d.net[:4](torch.rand(2, 1, 28, 28)).shape == (2, 16, 7, 7)
 
 
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_three_channel_g_and_d(model: str) -> None:
+    # channels = 3 (stacked-mnist): G draws (B, 3, 28, 28); D reads 3 channels, each its own weights.
+    config = resolve(preset="tiny", overrides={"model": model, "channels": "3", "g_hidden": "8,4",
+                                               "d_hidden": "4,8", "init": "dcgan-normal"})
+    g, d = build_generator(config), build_discriminator(config)
+    images = g(torch.randn(5, config.z_dim))
+    assert images.shape == (5, 3, 28, 28)
+    assert d(images).shape == (5,)
+    first = next(m for m in d.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+    assert (first.in_features == 3 * 784) if model == "mlp" else (first.in_channels == 3)
+    changed = images.clone()
+    changed[:, 2] = 0.5  # D reads the third channel too
+    assert not torch.equal(d(images), d(changed))
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_no_discriminator_is_batch_dependent(name: str) -> None:
     # D's verdict on an image must not depend on its batch (torchrun splits batches over processes):
     # batch norm in D would break this. Dropout is off so that no random masks are drawn.
     config = resolve(preset=name, overrides={"d_dropout": "0"})
     d = build_discriminator(config).train()
-    real, fake = torch.rand(6, 1, 28, 28), torch.rand(10, 1, 28, 28)
+    real, fake = torch.rand(6, config.channels, 28, 28), torch.rand(10, config.channels, 28, 28)
     y = torch.arange(16) % 10  # conditional D(x, y) takes labels; the others take none
     verdict = (lambda x, rows: d(x, y[rows])) if config.conditional else (lambda x, rows: d(x))
     torch.testing.assert_close(verdict(torch.cat([real, fake]), slice(0, 16)),

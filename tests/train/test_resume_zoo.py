@@ -77,6 +77,8 @@ FEATURES = {
     "bf16 hand-written step, dropout": {"precision": "bf16", "d_dropout": "0.3", "activation": "leaky_relu"},
     "bf16 dcgan (autocast), ema": {"precision": "bf16", "model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8",
                                    "init": "dcgan-normal", "g_output": "tanh", "ema": "0.8"},
+    "stacked-mnist (3 channels, its own data stream), fast mlp step": {"data": "stacked-mnist", "channels": "3",
+                                                                      "grid_size": "16"},
 }
 
 

@@ -18,7 +18,8 @@ MLP4_LIKE = {"z_dim": "20", "g_hidden": "24,32,40", "d_hidden": "40,32,24", "act
              "g_output": "tanh", "d_dropout": "0.3", "batch_size": "64"}
 
 
-@pytest.mark.parametrize("overrides", [{"batch_size": "64"}, MLP4_LIKE], ids=["mlp2", "mlp4-like"])
+@pytest.mark.parametrize("overrides", [{"batch_size": "64"}, MLP4_LIKE, {"batch_size": "64", "channels": "3"}],
+                         ids=["mlp2", "mlp4-like", "mlp2, 3 channels (stacked-mnist)"])
 def test_fast_step_equals_textbook_step(overrides: dict[str, str]) -> None:
     """Same updates in the same order, same noise and (with dropout) the same masks."""
     config = resolve(preset="mlp2", overrides=overrides)
@@ -26,7 +27,7 @@ def test_fast_step_equals_textbook_step(overrides: dict[str, str]) -> None:
     fast_step = make_step(fast)
     assert isinstance(fast_step, MLPStep)
     fast_step.g.exact_dropout = fast_step.d.exact_dropout = True  # nn.Dropout's own draws, as the textbook's
-    data = torch.rand(5, 64, 1, 28, 28, generator=torch.Generator().manual_seed(9))
+    data = torch.rand(5, 64, config.channels, 28, 28, generator=torch.Generator().manual_seed(9))
     for step in (fast_step, lambda real: textbook_step(real, slow)):
         torch.manual_seed(1)  # dropout draws from the global RNG: each run gets the same stream
         for real in data:

@@ -24,7 +24,7 @@ class Dataset:
     immutable all the same, since `fingerprint` is computed once and cached.
     """
 
-    images: np.ndarray  # uint8 (N, 28, 28)
+    images: np.ndarray  # uint8 (N, 28, 28), or (N, C, 28, 28) for C-channel data (stacked-mnist)
     labels: np.ndarray | None  # int64 (N,), each >= 0; None for unlabelled data
     source: str  # human-readable: a path, or "embedded MNIST (...)"
     name: str | None = None  # a known dataset these images are from ("mnist", "fashion-mnist", ...)
@@ -34,9 +34,9 @@ class Dataset:
         images, labels = self.images, self.labels
         if images.dtype != np.uint8:
             raise DataError(f"{self.source}: images have dtype {images.dtype}, expected uint8")
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        if images.ndim not in (3, 4) or images.shape[-2:] != IMAGE_SHAPE:
             raise DataError(
-                f"{self.source}: images have shape {images.shape}, expected (N, 28, 28)"
+                f"{self.source}: images have shape {images.shape}, expected (N, 28, 28) or (N, C, 28, 28)"
             )
         if len(images) == 0:
             raise DataError(f"{self.source}: contains no images")
@@ -54,6 +54,10 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.images.ndim == 3 else self.images.shape[1]
 
     @cached_property
     def num_classes(self) -> int | None:

@@ -11,7 +11,7 @@ import numpy as np
 from counterfeit.data.dataset import IMAGE_SHAPE, Dataset, file_error
 from counterfeit.errors import DataError
 
-EXPECTED_IMAGES = "uint8 (0-255) or float in [0, 1], shaped (N, 28, 28) or (N, 784)"
+EXPECTED_IMAGES = "uint8 (0-255) or float in [0, 1], shaped (N, 28, 28) or (N, 784), or (N, 3, 28, 28) for stacked-mnist"
 # What np.load and reading a member raise for a file that is not a valid archive, a corrupt
 # member, or an object array refused under allow_pickle=False.
 BAD_ARCHIVE_ERRORS = (ValueError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -57,7 +57,8 @@ def _as_uint8_images(images: np.ndarray, path: str) -> np.ndarray:
     found = f"{images.dtype} {images.shape}"
     if images.ndim == 2 and images.shape[1] == IMAGE_SHAPE[0] * IMAGE_SHAPE[1]:
         images = images.reshape(-1, *IMAGE_SHAPE)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+    stacked = images.ndim == 4 and images.shape[1:] == (3, *IMAGE_SHAPE)  # `sample` of a stacked-mnist run
+    if not stacked and (images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE):
         raise DataError(f"{path}: 'images' is {found}, expected {EXPECTED_IMAGES}")
     if len(images) == 0:
         raise DataError(f"{path}: 'images' contains no images")

@@ -14,9 +14,11 @@ from torch import Tensor
 
 
 def to_pixels(images: np.ndarray, pixel_range: tuple[float, float]) -> Tensor:
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) scaled to the generator's output range."""
+    """uint8 (N, 28, 28) or (N, C, 28, 28) -> float32 (N, C, 28, 28) scaled to the generator's output range."""
     low, high = pixel_range
-    x = torch.from_numpy(images).to(torch.float32).unsqueeze(1) / 255.0
+    x = torch.from_numpy(images).to(torch.float32) / 255.0
+    if x.ndim == 3:
+        x = x.unsqueeze(1)  # (N, 1, 28, 28)
     return x * (high - low) + low
 
 

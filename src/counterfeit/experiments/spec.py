@@ -48,6 +48,7 @@ from counterfeit.metrics.registry import FAST, METRICS
 # The quantities a conditional run adds (metrics/conditional.py), and which way is better.
 CONDITIONAL_METRICS = {"cond_accuracy": "higher"}
 DEFAULT_METRICS = ("fid", "precision", "recall", "coverage", "classes_covered")
+STACKED_METRICS = ("modes_covered", "mode_kl")
 # A seconds budget leaves the step count open: this cap is never meant to be reached.
 STEP_CAP = 1_000_000_000
 # Keys the experiment sets for every run: the seed from `seeds`, the length from [budget].
@@ -291,7 +292,9 @@ def _evaluation(path: Path, table: Any, variants: list[Variant]) -> Evaluation:
         raise ConfigError(f"{where}: seed: expected an integer, got {table['seed']!r}")
     known = (*METRICS, *CONDITIONAL_METRICS)
     conditional = any(v.config.conditional for v in variants)
-    metrics = table.get("metrics", [*defaults.metrics, *(CONDITIONAL_METRICS if conditional else ())])
+    # Stacked MNIST runs are judged by their modes alone (metrics/evaluate.py says why).
+    plain = STACKED_METRICS if any(v.config.channels > 1 for v in variants) else defaults.metrics
+    metrics = table.get("metrics", [*plain, *(CONDITIONAL_METRICS if conditional else ())])
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise ConfigError(f"{where}: metrics: expected a list of metric names, e.g. {list(DEFAULT_METRICS)}")
     for metric in metrics:

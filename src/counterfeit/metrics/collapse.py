@@ -53,7 +53,9 @@ class CollapseMonitor:
         return []
 
     def observe_eval(self, step: int, metrics: Mapping[str, float]) -> list[Signal]:
-        signals = []
+        signals: list[Signal] = []
+        if "classes_covered" not in metrics:  # stacked data logs its modes instead; no signal reads them yet
+            return signals
         classes = int(metrics["classes_covered"])
         self.best_classes = max(self.best_classes, classes)
         if classes <= self.best_classes - CLASSES_DROP:

@@ -13,6 +13,7 @@ import numpy as np
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.npz import read_npz
+from counterfeit.data.stacked import STACKED, stacked_mnist
 from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.metrics import cache
@@ -25,28 +26,37 @@ from counterfeit.metrics.reference import Reference, build_reference, pixels_of,
 from counterfeit.metrics.registry import METRICS, MNIST_ALIASES, compute
 from counterfeit.rundir import EVAL_FILE
 from counterfeit.sampling import generate, load_generator
+from counterfeit.seeds import Stream, stream_seed
 
 DEFAULT_N = 2000  # all the held-out digits the embedded set affords
+STACKED_N = 26_000  # Stacked MNIST's samples in the literature (VEEGAN, PacGAN)
+SKIPPED_FOR_STACKED = ("FID, KID, precision, recall and the other metrics are not computed for 3-channel "
+                       "images: the evaluator reads one grey digit; the modes are this benchmark's measure")
+
+
+def default_n(channels: int) -> int:
+    return STACKED_N if channels > 1 else DEFAULT_N
 
 
 @dataclass(frozen=True)
 class RealData:
-    reference: Reference
+    reference: Reference | None  # None for stacked data: its modes are judged against uniform
     floor: dict[str, float]  # every metric of the held-out images against the reference
     source: str
+    n_floor: int  # real images behind the floor
+    floor_source: str = "held-out real images against the same reference"
 
     @property
     def n_reference(self) -> int:
-        return len(self.reference.train)
-
-    @property
-    def n_floor(self) -> int:
-        return len(self.reference.heldout)
+        return 0 if self.reference is None else len(self.reference.train)
 
 
-def real_data(dataset: Dataset, evaluator: Evaluator, n: int) -> RealData:
+def real_data(dataset: Dataset, evaluator: Evaluator, n: int, seed: int = 0) -> RealData:
     """Reference statistics and floor for up to n reference and n held-out images, cached under
-    (dataset fingerprint, evaluator sha256, n)."""
+    (dataset fingerprint, evaluator sha256, n). Stacked data: the floor alone, from n real stacked
+    images drawn fresh with the STACKED_FLOOR stream of the run's `seed`."""
+    if dataset.channels > 1:
+        return stacked_floor(dataset, evaluator, n, stream_seed(seed, Stream.STACKED_FLOOR))
     train_images, heldout_images = real_images(dataset, n)
     if len(heldout_images) < 2 * K_DENSITY_COVERAGE:
         raise DataError(f"{dataset.source}: {len(dataset)} images leave too few held out to compare with")
@@ -54,11 +64,26 @@ def real_data(dataset: Dataset, evaluator: Evaluator, n: int) -> RealData:
     arrays = cache.load(path)
     if arrays is not None and "floor" in arrays:
         reference = Reference.from_arrays(arrays, pixels_of(train_images), pixels_of(heldout_images))
-        return RealData(reference, json.loads(str(arrays["floor"])), dataset.source)
+        return RealData(reference, json.loads(str(arrays["floor"])), dataset.source, len(reference.heldout))
     reference = build_reference(train_images, heldout_images, evaluator)
     floor = compute(reference.heldout, reference)
     cache.store(path, {**reference.to_arrays(), "floor": np.array(json.dumps(floor))})
-    return RealData(reference, floor, dataset.source)
+    return RealData(reference, floor, dataset.source, len(reference.heldout))
+
+
+def stacked_floor(dataset: Dataset, evaluator: Evaluator, n: int, floor_seed: int) -> RealData:
+    """The mode metrics of n fresh real stacked images (not the training images: a generator that
+    copied them would match those exactly), cached under (evaluator sha256, n, seed)."""
+    if dataset.name != STACKED:
+        raise DataError(f"{dataset.source}: {dataset.channels}-channel data other than {STACKED} has no evaluator")
+    path = cache.cache_path("stacked-floor", evaluator.sha256, n, floor_seed)
+    arrays = cache.load(path)
+    if arrays is not None:
+        floor = json.loads(str(arrays["floor"]))
+    else:
+        floor = compute(extract(evaluator, stacked_mnist(floor_seed, n).images), None)
+        cache.store(path, {"floor": np.array(json.dumps(floor))})
+    return RealData(None, floor, dataset.source, n, f"fresh real stacked images (seed {floor_seed})")
 
 
 @dataclass(frozen=True)
@@ -89,14 +114,20 @@ class Report:
             label, better = METRICS[key].label_for(data, classes)
             rows.append((label, _fmt(value), _fmt(self.real.floor[key]), better))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [f"{self.what}: {self.n} images against {self.real.n_reference} reference images "
-                 f"of {self.real.source}",
-                 f"real floor: {self.real.n_floor} held-out real images against the same reference"]
+        if self.real.reference is None:
+            lines = [f"{self.what}: {self.n} images, each channel read as a digit by the {data} evaluator "
+                     f"(data: {self.real.source})"]
+        else:
+            lines = [f"{self.what}: {self.n} images against {self.real.n_reference} reference images "
+                     f"of {self.real.source}"]
+        lines.append(f"real floor: {self.real.n_floor} {self.real.floor_source}")
         lines += ["  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w)
                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
         if self.n != self.real.n_floor:
-            lines.append(f"note: the floor uses {self.real.n_floor} images, not {self.n}; FID and KID "
-                         "depend on sample size, so compare with care")
+            lines.append(f"note: the floor uses {self.real.n_floor} images, not {self.n}; FID, KID and the "
+                         "mode metrics depend on sample size, so compare with care")
+        if self.real.reference is None:
+            lines.append(f"note: {SKIPPED_FOR_STACKED}")
         if self.conditional is not None:
             lines += ["", *conditional_table(self.conditional)]
         return "\n".join(lines)
@@ -107,14 +138,20 @@ def _fmt(value: float) -> str:
 
 
 def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = None,
-                    n: int = DEFAULT_N, evaluator: Evaluator | None = None,
-                    command: str = "counterfeit evaluator train --data ...") -> Report:
-    """Every metric of uint8 (N, 28, 28) `images` (the first n) against real data (default: the
-    embedded digits), judged by the evaluator of that data (else a one-line error naming `command`,
-    which trains it)."""
-    dataset = dataset or load_dataset(None)
+                    n: int | None = None, evaluator: Evaluator | None = None,
+                    command: str = "counterfeit evaluator train --data ...", seed: int = 0) -> Report:
+    """Every metric of uint8 (N, 28, 28) `images` (the first n; default 2,000) against real data
+    (default: the embedded digits), judged by the evaluator of that data (else a one-line error
+    naming `command`, which trains it). Stacked (N, 3, 28, 28) images: the mode metrics (default
+    26,000 images) against stacked-mnist's floor, drawn from the run `seed`'s floor stream."""
+    dataset = dataset or load_dataset(STACKED if images.ndim == 4 else None)
+    channels = 1 if images.ndim == 3 else images.shape[1]
+    if channels != dataset.channels:
+        raise UserError(f"{what}: {channels}-channel images cannot be judged against the "
+                        f"{dataset.channels}-channel {dataset.source}")
+    n = n or default_n(channels)
     evaluator = evaluator or require_evaluator(dataset, command)
-    real = real_data(dataset, evaluator, n)
+    real = real_data(dataset, evaluator, n, seed)
     images = images[:n]
     if len(images) < 2 * K_DENSITY_COVERAGE:
         raise UserError(f"{what}: {len(images)} images are too few to evaluate (need {2 * K_DENSITY_COVERAGE})")
@@ -122,16 +159,17 @@ def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = Non
     return Report(what, len(images), real, evaluator, metrics)
 
 
-def evaluate_real(data: str | Path | None = None, n: int = DEFAULT_N, evaluator: Evaluator | None = None,
+def evaluate_real(data: str | Path | None = None, n: int | None = None, evaluator: Evaluator | None = None,
                   invert: bool = False, skip_bad: bool = False) -> Report:
-    """The floor alone: held-out real images of `data` (default embedded) against the reference."""
+    """The floor alone: held-out real images of `data` (default embedded) against the reference
+    (stacked-mnist: fresh real stacked images, seed 0's floor stream)."""
     dataset = load_dataset(data, invert, skip_bad)
     evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
-    real = real_data(dataset, evaluator, n)
+    real = real_data(dataset, evaluator, n or default_n(dataset.channels))
     return Report("held-out real images", real.n_floor, real, evaluator, dict(real.floor))
 
 
-def evaluate_path(path: str | Path, n: int = DEFAULT_N, seed: int = 0, data: str | Path | None = None,
+def evaluate_path(path: str | Path, n: int | None = None, seed: int = 0, data: str | Path | None = None,
                   evaluator: Evaluator | None = None, per_class: int = DEFAULT_PER_CLASS,
                   invert: bool = False, skip_bad: bool = False) -> Report:
     """A run directory (n samples of its final generator; writes eval.json there) or an .npz of
@@ -141,15 +179,17 @@ def evaluate_path(path: str | Path, n: int = DEFAULT_N, seed: int = 0, data: str
     `per_class` samples asked for each (see metrics/conditional.py)."""
     path = Path(path)
     if not path.is_dir():
-        dataset = load_dataset(data, invert, skip_bad)
-        return evaluate_images(read_npz(path).images, str(path), dataset, n, evaluator,
-                               train_command(data, invert, skip_bad))
+        images = read_npz(path).images
+        dataset = load_dataset(data or (STACKED if images.ndim == 4 else None), invert, skip_bad)
+        return evaluate_images(images, str(path), dataset, n, evaluator, train_command(data, invert, skip_bad))
     generator, config = load_generator(path)
     data, invert, skip_bad = data or config.data, invert or config.invert, skip_bad or config.skip_bad
-    dataset = load_dataset(data, invert, skip_bad)
+    dataset = load_dataset(data, invert, skip_bad, config.seed)
     evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
+    n = n or default_n(config.channels)
     images = generate(generator, config, n, seed=seed)  # conditional: classes 0-9 in turn
-    report = evaluate_images(images, f"{path} (final generator, seed {seed})", dataset, n, evaluator)
+    report = evaluate_images(images, f"{path} (final generator, seed {seed})", dataset, n, evaluator,
+                             seed=config.seed)
     if config.conditional:
         report = replace(report, conditional=conditional_report(generator, config, dataset, evaluator,
                                                                 per_class, seed))

@@ -16,6 +16,7 @@ from pathlib import Path
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import INVERTED
 from counterfeit.data.named import KNOWN
+from counterfeit.data.stacked import STACKED
 from counterfeit.errors import UserError
 from counterfeit.home import cache_dir
 from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, Evaluator, load_evaluator, load_weights, read_record
@@ -29,7 +30,7 @@ def store_dir(dataset: Dataset) -> Path:
 
 def data_label(dataset: Dataset) -> str:
     """How metric names show the data: "Fashion-MNIST", or an image folder's or file's name."""
-    if dataset.name is not None:
+    if dataset.name in KNOWN:
         return KNOWN[dataset.name].title
     inverted = dataset.source.endswith(INVERTED)
     stem = Path(dataset.source.removesuffix(INVERTED)).name.split(".")[0] or dataset.source
@@ -63,7 +64,7 @@ def find_evaluator(dataset: Dataset) -> Evaluator | None:
     directory = store_dir(dataset)
     if (directory / RECORD_FILE).exists() or (directory / WEIGHTS_FILE).exists():
         return load_stored(directory, dataset)
-    if dataset.name == "mnist":
+    if dataset.name in ("mnist", STACKED):  # stacked-mnist: the MNIST evaluator reads each channel
         return load_evaluator()
     return None
 

@@ -63,6 +63,9 @@ def accuracy(net: EvaluatorNet, pixels: Tensor, labels: Tensor) -> float:
 
 def num_classes(dataset: Dataset) -> int:
     """The classes the evaluator learns: the data's class names, else labels 0..max."""
+    if dataset.channels != 1:  # stacked-mnist: the MNIST evaluator reads each channel as a digit
+        raise DataError(f"{dataset.source}: the evaluator reads grey images; {dataset.channels}-channel data "
+                        "is judged channel by channel by the MNIST one (`counterfeit evaluator train`)")
     if dataset.labels is None:
         raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
                         "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")

@@ -2,7 +2,8 @@
 
 Each computation registers the metrics it yields with `@registers`: one may yield several
 (precision, recall, density and coverage share one pass over the distances); `compute` runs each
-needed computation once. Labels name the evaluator's data ("FID (Fashion-MNIST evaluator)"):
+needed computation once. A metric is of grey images (C = 1: every metric but the modes) or of
+Stacked MNIST's 3-channel ones (the modes); `compute` runs those of the sample's kind. Labels name the evaluator's data ("FID (Fashion-MNIST evaluator)"):
 `Metric.label_for` fills it in.
 """
 
@@ -16,11 +17,15 @@ from counterfeit.metrics.features import FeatureSet
 from counterfeit.metrics.fid import frechet_distance, gaussian_stats
 from counterfeit.metrics.kid import kid
 from counterfeit.metrics.memorisation import diversity, memorisation_ratio
+from counterfeit.metrics.modes import mode_kl, modes_covered, modes_of
 from counterfeit.metrics.prdc import prdc
 from counterfeit.metrics.reference import Reference
 
 
-Computation = Callable[[FeatureSet, Reference], dict[str, float]]
+# The reference is None for 3-channel samples: the modes are judged against the uniform histogram.
+Computation = Callable[[FeatureSet, Reference | None], dict[str, float]]
+GREY, STACKED_CHANNELS = 1, 3
+NUM_MODES = 10**STACKED_CHANNELS  # a digit per channel
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Metric:
     label: str  # label and better may hold {data}: the evaluator's data, and {classes}: its number of classes
     better: str
     computation: Computation  # yields this key (and maybe others) in one pass
+    channels: int = GREY  # the images it judges: grey, or stacked (3 channels)
 
     def label_for(self, data: str = "the data's", classes: int | str = "K") -> tuple[str, str]:
         """(label, better) with the evaluator's data and number of classes filled in (by default
@@ -39,11 +45,11 @@ class Metric:
 METRICS: dict[str, Metric] = {}  # by key, in the order tables and JSON list them
 
 
-def registers(*metrics: tuple[str, str, str]) -> Callable[[Computation], Computation]:
+def registers(*metrics: tuple[str, str, str], channels: int = GREY) -> Callable[[Computation], Computation]:
     """Adds the (key, label, better) metrics that the decorated computation yields to METRICS."""
     def register(computation: Computation) -> Computation:
         for key, label, better in metrics:
-            METRICS[key] = Metric(key, label, better, computation)
+            METRICS[key] = Metric(key, label, better, computation, channels)
         return computation
     return register
 
@@ -86,13 +92,28 @@ def _diversity(s: FeatureSet, r: Reference) -> dict[str, float]:
     return {"diversity": diversity(s.pixels) / r.diversity}
 
 
-# What training logs every `eval_every` steps: cheap, and what collapse detection reads.
-FAST = ("fid", "precision", "recall", "classes_covered", "diversity")
+@registers(("modes_covered", "modes covered (of 1,000)", "higher (max 1000)"),
+           ("mode_kl", "mode KL(samples || uniform)", "lower"), channels=STACKED_CHANNELS)
+def _modes(s: FeatureSet, r: Reference | None) -> dict[str, float]:
+    modes = modes_of(s.probs.argmax(1).view(-1, s.channels))  # (N,): the digits read in each channel
+    return {"modes_covered": modes_covered(modes, NUM_MODES), "mode_kl": mode_kl(modes, NUM_MODES)}
 
 
-def compute(sample: FeatureSet, reference: Reference, keys: Iterable[str] | None = None) -> dict[str, float]:
-    """The named metrics (all by default) of `sample` against `reference`, in registry order."""
-    wanted = list(METRICS) if keys is None else [k for k in METRICS if k in set(keys)]
+# What training logs every `eval_every` steps: cheap, and what collapse detection reads (grey
+# samples get the first five, stacked ones the modes).
+FAST = ("fid", "precision", "recall", "classes_covered", "diversity", "modes_covered", "mode_kl")
+
+
+def keys_for(channels: int) -> list[str]:
+    """The metrics of images with `channels` channels: FID & co. read one grey digit, so a 3-channel
+    image gets the modes only (the benchmark's own measure)."""
+    return [key for key, metric in METRICS.items() if metric.channels == channels]
+
+
+def compute(sample: FeatureSet, reference: Reference | None, keys: Iterable[str] | None = None) -> dict[str, float]:
+    """The named metrics (all by default) of `sample`'s kind against `reference`, in registry order."""
+    kind = keys_for(sample.channels)
+    wanted = kind if keys is None else [k for k in kind if k in set(keys)]
     values: dict[str, float] = {}
     for computation in dict.fromkeys(METRICS[k].computation for k in wanted):
         values.update(computation(sample, reference))

@@ -1,4 +1,4 @@
-"""Generators G(z) -> images (B, 1, 28, 28) and discriminators D(x) -> logits (B,)."""
+"""Generators G(z) -> images (B, C, 28, 28) (C = the `channels` key) and discriminators D(x) -> logits (B,)."""
 
 from counterfeit.models.build import build_discriminator, build_generator, count_parameters
 from counterfeit.models.dcgan import DCGANDiscriminator, DCGANGenerator

@@ -19,9 +19,10 @@ def build_generator(config: Config) -> nn.Module:
     inputs = config.z_dim + (NUM_CLASSES if config.conditional else 0)  # a conditional G takes one-hot(y) too
     generator: nn.Module
     if config.model in ("dcgan", "cdcgan"):  # g_hidden: the channels at 7×7 and at 14×14
-        generator = DCGANGenerator(inputs, config.g_hidden, config.g_output)
+        generator = DCGANGenerator(inputs, config.g_hidden, config.g_output, config.channels)
     else:
-        generator = MLPGenerator(inputs, config.g_hidden, config.activation, config.g_output, config.leaky_slope)
+        generator = MLPGenerator(inputs, config.g_hidden, config.activation, config.g_output, config.leaky_slope,
+                                 config.channels)
     if config.conditional:
         generator = ConditionalGenerator(generator, config.z_dim)
     INITS[config.init](generator)
@@ -32,9 +33,10 @@ def build_discriminator(config: Config) -> nn.Module:
     discriminator: nn.Module
     mbstd_group = config.d_mbstd_group if config.d_mbstd else 0
     if config.model in ("dcgan", "cdcgan"):  # d_hidden: the channels at 14×14 and at 7×7
-        discriminator = DCGANDiscriminator(config.d_hidden, config.leaky_slope, mbstd_group)
+        discriminator = DCGANDiscriminator(config.d_hidden, config.leaky_slope, mbstd_group=mbstd_group,
+                                           image_channels=config.channels)
     else:  # cmlp's D reads the label's one-hot beside the pixels
-        inputs = IMAGE_PIXELS + (NUM_CLASSES if config.conditional else 0)
+        inputs = IMAGE_PIXELS * config.channels + (NUM_CLASSES if config.conditional else 0)
         discriminator = MLPDiscriminator(config.d_hidden, config.activation, config.d_dropout,
                                          config.leaky_slope, inputs, mbstd_group)
     if config.conditional:

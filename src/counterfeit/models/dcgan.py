@@ -17,9 +17,10 @@ from counterfeit.models.mbstd import MinibatchStd
 
 
 class DCGANGenerator(nn.Module):
-    """z (B, z_dim) -> Linear -> (B, c0, 7, 7) -> ConvT -> (B, c1, 14, 14) -> ConvT -> (B, 1, 28, 28)."""
+    """z (B, z_dim) -> Linear -> (B, c0, 7, 7) -> ConvT -> (B, c1, 14, 14) -> ConvT -> (B, C, 28, 28)."""
 
-    def __init__(self, z_dim: int, channels: Sequence[int] = (128, 64), output: str = "tanh") -> None:
+    def __init__(self, z_dim: int, channels: Sequence[int] = (128, 64), output: str = "tanh",
+                 image_channels: int = 1) -> None:
         super().__init__()
         c0, c1 = channels
         self.project = nn.Sequential(
@@ -32,27 +33,28 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(c0, c1, 4, 2, 1, bias=False),  # (B, c1, 14, 14)
             nn.BatchNorm2d(c1),
             nn.ReLU(),
-            nn.ConvTranspose2d(c1, 1, 4, 2, 1),               # (B, 1, 28, 28)
+            nn.ConvTranspose2d(c1, image_channels, 4, 2, 1),  # (B, C, 28, 28)
             nn.Sigmoid() if output == "sigmoid" else nn.Tanh(),
         )
         self.z_dim = z_dim
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.upsample(self.project(z))  # (B, 1, 28, 28)
+        return self.upsample(self.project(z))  # (B, C, 28, 28)
 
 
 class DCGANDiscriminator(nn.Module):
-    """x (B, 1, 28, 28) -> Conv -> (B, c0, 14, 14) -> Conv -> (B, c1, 7, 7) -> Linear -> logit (B,).
+    """x (B, C, 28, 28) -> Conv -> (B, c0, 14, 14) -> Conv -> (B, c1, 7, 7) -> Linear -> logit (B,).
 
     `mbstd_group` > 0: a minibatch-std channel (models/mbstd.py) joins the c1 at 7×7 before the flatten."""
 
-    def __init__(self, channels: Sequence[int] = (64, 128), leaky_slope: float = 0.2, mbstd_group: int = 0) -> None:
+    def __init__(self, channels: Sequence[int] = (64, 128), leaky_slope: float = 0.2, mbstd_group: int = 0,
+                 image_channels: int = 1) -> None:
         super().__init__()
         c0, c1 = channels
         mbstd = [MinibatchStd(mbstd_group)] if mbstd_group else []  # (B, c1 + 1, 7, 7)
         features = (c1 + len(mbstd)) * 7 * 7
         self.net = nn.Sequential(
-            nn.Conv2d(1, c0, 4, 2, 1),    # (B, c0, 14, 14)
+            nn.Conv2d(image_channels, c0, 4, 2, 1),  # (B, c0, 14, 14)
             nn.LeakyReLU(leaky_slope),
             nn.Conv2d(c0, c1, 4, 2, 1),   # (B, c1, 7, 7)
             nn.LeakyReLU(leaky_slope),

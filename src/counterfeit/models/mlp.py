@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from counterfeit.models.mbstd import MinibatchStd
 
-IMAGE_SHAPE = (1, 28, 28)
-IMAGE_PIXELS = 28 * 28
+IMAGE_SIDE = 28
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # per channel
 
 
 def _activation(name: str, leaky_slope: float) -> nn.Module:
@@ -18,28 +18,28 @@ def _activation(name: str, leaky_slope: float) -> nn.Module:
 
 
 class MLPGenerator(nn.Module):
-    """z (B, z_dim) -> [Linear -> activation]* -> Linear 784 -> sigmoid|tanh -> (B, 1, 28, 28)."""
+    """z (B, z_dim) -> [Linear -> activation]* -> Linear 784 C -> sigmoid|tanh -> (B, C, 28, 28)."""
 
     def __init__(self, z_dim: int, hidden: Sequence[int], activation: str = "relu",
-                 output: str = "sigmoid", leaky_slope: float = 0.2) -> None:
+                 output: str = "sigmoid", leaky_slope: float = 0.2, channels: int = 1) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = z_dim
         for h in hidden:
             layers += [nn.Linear(width, h), _activation(activation, leaky_slope)]  # (B, h)
             width = h
-        layers += [nn.Linear(width, IMAGE_PIXELS), nn.Sigmoid() if output == "sigmoid" else nn.Tanh()]
+        layers += [nn.Linear(width, IMAGE_PIXELS * channels), nn.Sigmoid() if output == "sigmoid" else nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.z_dim = z_dim
+        self.z_dim, self.channels = z_dim, channels
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z).view(-1, *IMAGE_SHAPE)  # (B, 1, 28, 28)
+        return self.net(z).view(-1, self.channels, IMAGE_SIDE, IMAGE_SIDE)  # (B, C, 28, 28)
 
 
 class MLPDiscriminator(nn.Module):
-    """x (B, 1, 28, 28) -> 784 -> [Linear -> activation -> dropout]* -> Linear 1 -> logit (B,).
+    """x (B, C, 28, 28) -> 784 C -> [Linear -> activation -> dropout]* -> Linear 1 -> logit (B,).
 
-    `inputs`: 784, or more when a conditional model appends a label's one-hot to the pixels.
+    `inputs`: 784 C, or more when a conditional model appends a label's one-hot to the pixels.
     `mbstd_group` > 0: a minibatch-std feature (models/mbstd.py) is one more input of the last Linear."""
 
     def __init__(self, hidden: Sequence[int], activation: str = "relu", dropout: float = 0.0,

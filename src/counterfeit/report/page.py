@@ -74,13 +74,14 @@ def model_line(config: dict[str, Any]) -> str:
     z = f"z({get('z_dim')}) ~ {get('prior')}"
     conditional = get("model") in ("cmlp", "cdcgan")
     label = " + one-hot digit" if conditional else ""
+    channels = get("channels") or 1  # a run recorded before the key: grey
     if get("model") in ("dcgan", "cdcgan"):
         g, d = get("g_hidden") or [0, 0], get("d_hidden") or [0, 0]
-        nets = (f"G: {z}{label} → Linear → {g[0]}×7×7 → ConvT → {g[-1]}×14×14 → ConvT → 1×28×28 {get('g_output')}; "
+        nets = (f"G: {z}{label} → Linear → {g[0]}×7×7 → ConvT → {g[-1]}×14×14 → ConvT → {channels}×28×28 {get('g_output')}; "
                 f"D: Conv → {d[0]}×14×14 → Conv → {d[-1]}×7×7 → logit")
     else:
-        nets = (f"G: {z}{label} → {_widths(get('g_hidden'))} → 784 {get('g_output')}; "
-                f"D: 784{label} → {_widths(get('d_hidden'))} → 1 logit")
+        nets = (f"G: {z}{label} → {_widths(get('g_hidden'))} → {784 * channels} {get('g_output')}; "
+                f"D: {784 * channels}{label} → {_widths(get('d_hidden'))} → 1 logit")
     return (f"{get('model')}: {nets}; {get('loss')} loss; Adam lr G {number(get('lr_g'))}, D {number(get('lr_d'))}; "
             f"batch {get('batch_size')}")
 
@@ -196,9 +197,14 @@ def _evaluation(data: RunData, bars: dict[str, Any] | None) -> str:
              esc(labels[k][1] if k in labels else "")]
             for k, v in evaluation["metrics"].items()
             if MNIST_ALIASES.get(k) not in evaluation["metrics"]]  # an old key beside its new name: once
-    intro = (f"<p>{esc(evaluation.get('n', '?'))} samples of the final generator against "
-             f"{esc(evaluation.get('n_reference', '?'))} reference images of {esc(evaluation.get('data', '?'))}; "
-             f"floor: {esc(evaluation.get('n_floor', '?'))} held-out real images against the same reference.</p>")
+    if "modes_covered" in evaluation["metrics"]:  # stacked-mnist: modes against uniform, no reference images
+        intro = (f"<p>{esc(evaluation.get('n', '?'))} samples of the final generator, each channel read as a digit "
+                 f"(data: {esc(evaluation.get('data', '?'))}); floor: {esc(evaluation.get('n_floor', '?'))} fresh "
+                 "real stacked images. FID and the other metrics of grey images are not computed.</p>")
+    else:
+        intro = (f"<p>{esc(evaluation.get('n', '?'))} samples of the final generator against "
+                 f"{esc(evaluation.get('n_reference', '?'))} reference images of {esc(evaluation.get('data', '?'))}; "
+                 f"floor: {esc(evaluation.get('n_floor', '?'))} held-out real images against the same reference.</p>")
     parts = [head, intro, table(["metric", "value", "real floor", "better"], rows, "evaluation")]
     if bars is not None:
         grid = data.grids[-1] if data.grids else None

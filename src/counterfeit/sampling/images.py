@@ -1,5 +1,5 @@
 """The one way images are drawn from G: in eval mode (batch norm's running statistics), without a
-graph, as uint8 (N, 28, 28). `sample`, class grids, training snapshots, the in-training evaluation,
+graph, as uint8 (N, 28, 28) (3-channel runs: (N, 3, 28, 28)). `sample`, class grids, training snapshots, the in-training evaluation,
 `eval` and `interpolate` all come through `render`."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ CHUNK = 1000  # rows per forward pass: bounds memory, whatever n is
 @torch.no_grad()
 def render(generator: nn.Module, z: Tensor, pixel_range: tuple[float, float],
            labels: Tensor | None = None) -> np.ndarray:
-    """G(z[, y]) as uint8 (N, 28, 28), in eval mode; G's own mode is put back afterwards."""
+    """G(z[, y]) as uint8 (N, 28, 28) or (N, C, 28, 28), in eval mode; G's own mode is put back afterwards."""
     was_training = generator.training
     generator.eval()
     try:

@@ -22,7 +22,7 @@ from counterfeit.viz import save_grid
 
 @dataclass(frozen=True)
 class Samples:
-    images: np.ndarray  # uint8 (N, 28, 28)
+    images: np.ndarray  # uint8 (N, 28, 28), or (N, 3, 28, 28) for a stacked-mnist run
     labels: np.ndarray | None  # int64 (N,): the digit asked for each image; None if unconditional
     columns: int | None  # grid columns for a .png; None: square
 
@@ -45,7 +45,7 @@ def draw(generator: nn.Module, config: Config, n: int, seed: int = 0,
 
 def save_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None,
                  columns: int | None = None) -> None:
-    """`.png` -> a grid; `.npz` -> `images` uint8 (N, 28, 28) and, if given, `labels` int64 (N,)."""
+    """`.png` -> a grid (RGB for 3 channels); `.npz` -> `images` uint8 (N, 28, 28) or (N, 3, 28, 28) and, if given, `labels` int64 (N,)."""
     out = Path(out)
     if out.suffix.lower() == ".png":
         save_grid(images, out, columns)

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from counterfeit.config import Config, resolve_epochs
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.channels import require_channels
 from counterfeit.data.labels import require_labels
 from counterfeit.data.loading import absolute_data, load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
@@ -124,7 +125,8 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
 
 
 def load_data(config: Config) -> Dataset:
-    dataset = load_dataset(config.data, config.invert, config.skip_bad)
+    dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed)
+    require_channels(dataset, config)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
     require_labels(dataset, config)

@@ -24,7 +24,13 @@ def write_gif(frames: Sequence[str | Path | Image.Image], path: str | Path, fram
 
 
 def _load(frame: str | Path | Image.Image) -> Image.Image:
+    """Grey frames stay grey; colour ones (stacked-mnist's grids) become RGB, which PIL quantises
+    to the GIF's 256-colour palette."""
     if isinstance(frame, Image.Image):
-        return frame.convert("L")
+        return _grey_or_rgb(frame)
     with Image.open(frame) as image:
-        return image.convert("L")
+        return _grey_or_rgb(image)
+
+
+def _grey_or_rgb(image: Image.Image) -> Image.Image:
+    return image.convert("L" if image.mode in ("L", "1", "I", "F") else "RGB")

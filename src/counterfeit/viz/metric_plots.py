@@ -10,17 +10,23 @@ from counterfeit.viz.plots import pyplot, save_figure
 PANELS = (("FID ({evaluator} evaluator)", ("fid",), True),
           ("precision / recall", ("precision", "recall"), False),
           ("classes covered", ("classes_covered",), False),
-          ("diversity (x real)", ("diversity",), False))
+          ("diversity (x real)", ("diversity",), False),
+          ("modes covered (of 1,000)", ("modes_covered",), False),  # stacked-mnist's
+          ("mode KL to uniform", ("mode_kl",), False))
 
 
 def plot_eval_metrics(records: Sequence[Mapping[str, Any]], floor: Mapping[str, float],
                       path: str | Path, title: str = "", evaluator: str = "MNIST") -> None:
     """`evaluator`: the data the evaluator was trained on, as the FID axis names it."""
-    rows = [r for r in records if "fid" in r]
-    fig, axes = pyplot().subplots(len(PANELS), 1, figsize=(8, 9), sharex=True)
-    for ax, (label, keys, log_scale) in zip(axes, PANELS):
+    rows = [r for r in records if "eval_n" in r]
+    panels = [panel for panel in PANELS if any(key in row for row in rows for key in panel[1])] or list(PANELS[:4])
+    fig, axes = pyplot().subplots(len(panels), 1, figsize=(8, 2.25 * max(len(panels), 2)), sharex=True,
+                                  squeeze=False)
+    axes = axes[:, 0]
+    for ax, (label, keys, log_scale) in zip(axes, panels):
         for key in keys:
-            line, = ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=key)
+            shown = [r for r in rows if key in r]
+            line, = ax.plot([r["step"] for r in shown], [r[key] for r in shown], marker="o", ms=3, label=key)
             if key in floor:
                 ax.axhline(floor[key], color=line.get_color(), ls="--", lw=0.9)
         if log_scale:

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.parametrize import is_parametrized
 
-from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
+from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
 from counterfeit.train.adam import adam_step
 from counterfeit.train.fast.mlp_pass import Layer, MLPPass, layers_of
 from counterfeit.train.precision import compute_dtype
@@ -65,7 +65,7 @@ class MLPStep:
         batches = real.chunk(s.config.n_critic)
         z = s.noise(b, draws=len(batches) + 1)
         with torch.no_grad():
-            fakes = self.g.forward(z)  # ((n_critic + 1) b, 784)
+            fakes = self.g.forward(z)  # ((n_critic + 1) b, 784 C)
             for k, batch in enumerate(batches):
                 d_loss, real_logits, fake_logits = self._discriminator_update(batch, fakes[k * b:(k + 1) * b], s)
             g_loss = self._generator_update(z, fakes, s)
@@ -74,7 +74,7 @@ class MLPStep:
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows
-        images = torch.cat([real.reshape(b, IMAGE_PIXELS).to(fake.dtype), fake])  # real rows, then fake rows
+        images = torch.cat([real.reshape(b, -1).to(fake.dtype), fake])  # real rows, then fake rows: (2b, 784 C)
         self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
         self.d.draw_masks(slice(b, 2 * b))
         real_logits, fake_logits = self.d.forward(images).view(-1).float().split(b)  # the loss in float32
