@@ -45,6 +45,12 @@ def cpu_model() -> str:
     return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
+def cpu_signature() -> str:
+    """Model name, family and model numbers: machines sold under one name ("AMD EPYC" in a VM) can
+    be different cores, and the numbers tell them apart."""
+    return " ".join(part for part in (cpu_model(), _cpuinfo("cpu family"), _cpuinfo("model")) if part)
+
+
 def cpu_vendor() -> str:
     return _cpuinfo("vendor_id") or platform.machine()
 

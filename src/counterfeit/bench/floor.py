@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from counterfeit.bench.gemm import Gemm
+from counterfeit.bench.gemm import Gemm, Runner, fastest
 from counterfeit.config import Config
 from counterfeit.models import build_discriminator, build_generator
 from counterfeit.models.conditional import call_generator
@@ -77,14 +77,26 @@ class Conv:
         one = 2 * grid[0] * math.prod(grid[2:]) * math.prod(self.weight_shape)
         return one if self.forward else one * (int(self.input_grad) + int(self.weight_grad))
 
-    def runner(self) -> Callable[[], object]:
-        x, w = torch.randn(self.input_shape, dtype=self.dtype), torch.randn(self.weight_shape, dtype=self.dtype)
+    def runners(self) -> dict[str, Runner]:
+        """The convolution on NCHW tensors and on channels-last ones (the layout our float32 conv
+        step keeps its weights in): oneDNN's kernels for the two layouts differ in speed by shape."""
+        return {layout: self._runner(fmt) for layout, fmt in
+                (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))}
+
+    def _runner(self, layout: torch.memory_format) -> Runner:
+        def tensor(shape: tuple[int, ...]) -> Tensor:
+            return torch.randn(shape, dtype=self.dtype).contiguous(memory_format=layout)
+
+        x, w = tensor(self.input_shape), tensor(self.weight_shape)
         args = (self.stride, self.padding, (1,) * len(self.stride), self.transposed, self.output_padding, 1)
         if self.forward:
             return lambda: torch.ops.aten.convolution(x, w, None, *args)
-        grad = torch.randn(self.output_shape(), dtype=self.dtype)
+        grad = tensor(self.output_shape())
         mask = [self.input_grad, self.weight_grad, False]
         return lambda: torch.ops.aten.convolution_backward(grad, x, w, None, *args, mask)
+
+    def runner(self, choose: Callable[[dict[str, Runner]], Runner] = fastest) -> Runner:
+        return choose(self.runners())
 
 
 Product = Gemm | Conv
@@ -148,9 +160,11 @@ def step_flops(config: Config) -> int:
     return sum(product.flops for product in step_products(config))
 
 
-def floor_runner(products: list[Product]) -> Callable[[], None]:
-    """Runs every product back to back, each on preallocated operands of its own shape."""
-    runners = [p.runner() for p in products]
+def floor_runner(products: list[Product],
+                 choose: Callable[[dict[str, Runner]], Runner] = fastest) -> Callable[[], None]:
+    """Runs every product back to back, each on preallocated operands of its own shape, each through
+    the fastest kernel that computes it here (`gemm.fastest`: MKL or oneDNN; NCHW or channels-last)."""
+    runners = [p.runner(choose) for p in products]
 
     def run() -> None:
         for runner in runners:

@@ -4,6 +4,13 @@ For a Linear layer (in k, out n) on a batch of b rows the products are
     forward      (b, k) @ (k, n)     x @ W.T
     grad input   (b, n) @ (n, k)     g @ W
     grad weight  (n, b) @ (b, k)     g.T @ x
+
+A product can run through more than one kernel library on the CPU: MKL's sgemm (`torch.mm`) and
+oneDNN's matmul (the fused Linear our MLP step calls, `private_ops.onednn_linear`). Which is faster
+depends on the CPU and the shape (oneDNN was up to 35% faster on one AMD EPYC, docs/benchmarks.md),
+so a floor that took one library would not be a floor where our step uses the other. Each
+product's runner is therefore the faster of the kernels that compute it here (`fastest`), timed
+as the MLP step times them (train/fast/kernels.py).
 """
 
 from __future__ import annotations
@@ -12,6 +19,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+
+from counterfeit.train.fast.kernels import Product, Runner
+from counterfeit.train.fast.kernels import fastest as fastest_name
 
 
 @dataclass(frozen=True)
@@ -29,14 +39,18 @@ class Gemm:
     def flops(self) -> int:
         return 2 * self.m * self.k * self.n
 
-    def runner(self) -> Callable[[], object]:
-        a, b = _operand(self.m, self.k, self.a_t, self.dtype), _operand(self.k, self.n, self.b_t, self.dtype)
-        out = torch.empty(self.m, self.n, dtype=self.dtype)
-        return lambda: torch.mm(a, b, out=out)
+    def runners(self) -> dict[str, Runner]:
+        """Each kernel that computes this product here, by library, on the same operands."""
+        return Product(self.m, self.k, self.n, self.a_t, self.b_t, self.dtype).runners()
+
+    def runner(self, choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Runner:
+        return (choose or fastest)(self.runners())
 
 
-def _operand(rows: int, cols: int, transposed: bool, dtype: torch.dtype) -> torch.Tensor:
-    return torch.randn(cols, rows, dtype=dtype).t() if transposed else torch.randn(rows, cols, dtype=dtype)
+def fastest(kernels: dict[str, Runner]) -> Runner:
+    """The kernel with the least time per call (train/fast/kernels.py times them in turns)."""
+    return kernels[fastest_name(kernels)]
 
 
-ROOFLINE = Gemm(1024, 1024, 1024)  # one 1024³ sgemm: what the matrix units reach on a large, friendly product
+# one 1024³ float32 product (in the faster library here): what the matrix units reach on a large, friendly product
+ROOFLINE = Gemm(1024, 1024, 1024)

@@ -8,19 +8,11 @@ layer's calculus is three matrix products, so we run them ourselves:
     backward     g_z = act'(.) * mask * g_y            (from y itself: act is monotone, y > 0 iff z > 0)
                  g_W = g_z.T @ x,  g_b = sum(g_z),  g_x = g_z @ W
 
-On the CPU, the forward product (with its bias and activation fused in) and g_x go through
-oneDNN's matmul, as PyTorch's own compiler does for Linear layers, and g_W through MKL's sgemm
-(`torch.mm`): on this project's AMD machine oneDNN was 10-35% faster than MKL for the first two
-and not for the third (docs/benchmarks.md). Products under 4 M multiply-adds stay on MKL too
-(oneDNN's per-call cost outweighs its gain there), and so does everything on CUDA or where this
-PyTorch lacks oneDNN's Linear (`torch.addmm`/`torch.mm`; `private_ops.onednn_linear` decides).
-
-In bfloat16 (`precision = "bf16"`), `MLPPass.dtype` is the one place that decides: every product
-takes bfloat16 operands (the weights and biases cast into preallocated copies at each forward, i.e.
-once per update of them; the activations, masks and backpropagated gradients stored in bfloat16),
-while what the optimiser sees stays float32: the master weights are the module's own, and the
-weight and bias gradients are written into float32 buffers (a bias gradient summed in float32).
-The loss and its gradient at the logits are computed by the step in float32 from the logits.
+On the CPU each product goes through MKL (`torch.addmm`/`torch.mm`) or oneDNN's matmul (PyTorch's
+fused Linear, what its compiler emits for Linear layers, with the bias and activation fused into the
+forward), whichever measured faster for that product on this machine (`kernels.py`: the choice is
+made once per machine and remembered, so runs stay reproducible). On CUDA, or where this PyTorch
+lacks oneDNN's Linear (`private_ops.onednn_linear`), everything is `torch.addmm`/`torch.mm`.
 
 `MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
 call), so loading a checkpoint or averaging gradients needs nothing here.
@@ -35,11 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from counterfeit import private_ops
+from counterfeit.train.fast.kernels import MKL, ONEDNN, KernelChoices, Product
 
 ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 
-
-ONEDNN_MIN_MULTIPLY_ADDS = 2**22
 
 
 @dataclass(frozen=True)
@@ -74,6 +65,8 @@ class MLPPass:
         self.layers = layers
         self.dtype = dtype  # of the products, activations and backpropagated gradients
         self.onednn = private_ops.onednn_linear() if device.type == "cpu" else None
+        # per layer, the library of its (forward, input gradient, weight gradient) products
+        self.libraries = _libraries(layers, rows, dtype) if self.onednn is not None else [(MKL,) * 3 for _ in layers]
         widths = [layer.linear.out_features for layer in layers]
         self.outputs: list[Tensor] = []  # of the last forward, kept for its backward
         # the gradient at each layer's output, turned in place into that at its pre-activation
@@ -112,8 +105,8 @@ class MLPPass:
         self.outputs = []
         self._copy_weights()
         x = x.to(self.dtype)
-        for layer, mask, (weight, bias) in zip(self.layers, self.masks, self.weights):
-            x = self._linear(x, layer, weight, bias)
+        for i, (layer, mask, (weight, bias)) in enumerate(zip(self.layers, self.masks, self.weights)):
+            x = self._linear(i, x, layer, weight, bias)
             if mask is not None:
                 x.mul_(mask[:rows])
             self.outputs.append(x)
@@ -134,16 +127,11 @@ class MLPPass:
                 grad = g
             _activation_backward(grad, y, layer, out=g)
             if parameter_grads:
-                self._weight_grad(g, (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
+                self._weight_grad(i, g, (self.outputs[i - 1] if i > 0 else x)[rows], out=self.parameter_grads[2 * i])
                 torch.sum(g, 0, dtype=torch.float32, out=self.parameter_grads[2 * i + 1])
             if i > 0 or input_grad:
-                grad = self._times_weight(g, self.weights[i][0])
+                grad = self._times_weight(i, g, self.weights[i][0])
         return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
-
-    def _use_onednn(self, rows: int, weight: Tensor) -> bool:
-        # oneDNN's call costs ~30 us more than MKL's before any arithmetic: for small products
-        # (a logit layer of width 1, say) that is more than it saves
-        return self.onednn is not None and rows * weight.numel() >= ONEDNN_MIN_MULTIPLY_ADDS
 
     def _copy_weights(self) -> None:
         if self.dtype != torch.float32:
@@ -151,27 +139,42 @@ class MLPPass:
                 weight.copy_(layer.linear.weight)
                 bias.copy_(layer.linear.bias)
 
-    def _weight_grad(self, g: Tensor, x: Tensor, out: Tensor) -> None:
+    def _weight_grad(self, i: int, g: Tensor, x: Tensor, out: Tensor) -> None:
         """g.T @ x into the float32 buffer `out` (in bfloat16: the product rounded once, then widened)."""
-        if self.dtype == torch.float32:
+        if self.libraries[i][2] == ONEDNN:
+            out.copy_(self.onednn(g.t(), x.t(), None, "none", [], ""))
+        elif self.dtype == torch.float32:
             torch.mm(g.t(), x, out=out)
         else:
             out.copy_(torch.mm(g.t(), x))
 
-    def _linear(self, x: Tensor, layer: Layer, weight: Tensor, bias: Tensor) -> Tensor:
+    def _linear(self, i: int, x: Tensor, layer: Layer, weight: Tensor, bias: Tensor) -> Tensor:
         """act(x @ W.T + b), a new tensor."""
-        if self._use_onednn(x.shape[0], weight):
+        if self.libraries[i][0] == ONEDNN:
             attr = layer.activation or "none"
             return self.onednn(x, weight, bias, attr, [layer.slope] if attr == "leaky_relu" else [], "")
         y = torch.addmm(bias, x, weight.t())
         _activate_(y, layer)
         return y
 
-    def _times_weight(self, g: Tensor, weight: Tensor) -> Tensor:
-        """g @ W, a new tensor: oneDNN's Linear with W.T as its weight (a view, no copy)."""
-        if self._use_onednn(g.shape[0], weight):
+    def _times_weight(self, i: int, g: Tensor, weight: Tensor) -> Tensor:
+        """g @ W, a new tensor (in oneDNN: its Linear with W.T as its weight, a view, no copy)."""
+        if self.libraries[i][1] == ONEDNN:
             return self.onednn(g, weight.t(), None, "none", [], "")
         return torch.mm(g, weight)
+
+
+def _libraries(layers: list[Layer], rows: int, dtype: torch.dtype) -> list[tuple[str, str, str]]:
+    """Per layer, the library (kernels.py) of its forward, input-gradient and weight-gradient
+    products at `rows` rows, laid out as this pass calls them."""
+    choices = KernelChoices()
+    libraries = []
+    for layer in layers:
+        n, k = layer.linear.weight.shape  # (out, in)
+        libraries.append((choices.library(Product(rows, k, n, False, True, dtype)),   # x @ W.T
+                          choices.library(Product(rows, n, k, False, False, dtype)),  # g @ W
+                          choices.library(Product(n, rows, k, True, False, dtype))))  # g.T @ x
+    return libraries
 
 
 def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:

@@ -1,0 +1,125 @@
+"""Which library multiplies each matrix product of the hand-written MLP step: measured, once per
+machine, and remembered.
+
+Two libraries in a CPU build of PyTorch multiply matrices: MKL (`torch.mm`, `torch.addmm`) and
+oneDNN (its fused Linear, `private_ops.onednn_linear`). Which is faster depends on the CPU and the
+shape. On the project's first AMD EPYC, oneDNN was 10-35% faster for the forward products and the
+input gradients and not for the weight gradients; on its AMD EPYC of family 26, oneDNN is about
+twice as fast as MKL for all three (docs/benchmarks.md); Intel CPUs are MKL's home ground. So no
+rule of thumb: each product of a run (its shape, which operand is transposed, its dtype) is timed
+in both libraries the first time this machine meets it, and the faster one is used.
+
+The choices are kept in the cache folder (`kernels-<cpu>-<torch>.json`, home.py): every later run
+on this machine makes the same choices, so a run's arithmetic (the two libraries round
+differently) never depends on a timing, and a resumed run continues bit-exactly. Where the cache
+cannot be written, the choices hold for the process only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from counterfeit import hardware, private_ops
+from counterfeit.errors import UserError
+from counterfeit.fileio import atomic_write_text
+from counterfeit.home import cache_dir
+
+MKL, ONEDNN = "mkl", "onednn"
+REPS = 3  # timed calls per library and product, after one warm-up call each: the best of them counts
+Runner = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Product:
+    """(m, k) @ (k, n) in `dtype`, operands laid out as the step passes them: `a_t` / `b_t` means
+    that operand is the transpose (a view) of a contiguous tensor."""
+
+    m: int
+    k: int
+    n: int
+    a_t: bool
+    b_t: bool
+    dtype: torch.dtype
+
+    @property
+    def key(self) -> str:
+        layout = ("T" if self.a_t else "N") + ("T" if self.b_t else "N")
+        return f"{str(self.dtype).removeprefix('torch.')}:{self.m}x{self.k}x{self.n}:{layout}"
+
+    def runners(self) -> dict[str, Runner]:
+        """The product in each library available here, on the same operands."""
+        a = _operand(self.m, self.k, self.a_t, self.dtype)
+        b = _operand(self.k, self.n, self.b_t, self.dtype)
+        out = torch.empty(self.m, self.n, dtype=self.dtype)
+        kernels: dict[str, Runner] = {MKL: lambda: torch.mm(a, b, out=out)}
+        onednn = private_ops.onednn_linear()
+        if onednn is not None:  # a @ b as oneDNN's Linear with weight b.T (a view), as the step calls it
+            kernels[ONEDNN] = lambda: onednn(a, b.t(), None, "none", [], "")
+        return kernels
+
+
+def fastest(kernels: dict[str, Runner], reps: int = REPS) -> str:
+    """The name of the kernel with the least time per call (the best of `reps` calls after one
+    warm-up call each, the kernels taking turns, so a burst of load elsewhere hits them alike)."""
+    if len(kernels) == 1:
+        return next(iter(kernels))
+    best = {name: float("inf") for name in kernels}
+    for kernel in kernels.values():
+        kernel()
+    for _ in range(reps):
+        for name, kernel in kernels.items():
+            start = time.perf_counter()
+            kernel()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return min(best, key=best.__getitem__)
+
+
+class KernelChoices:
+    """product key -> library, backed by this machine's cache file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else choices_path()
+        self.choices: dict[str, str] = _read(self.path)
+
+    def library(self, product: Product) -> str:
+        """The library for `product`: the remembered one, else measured now (and remembered)."""
+        if private_ops.onednn_linear() is None:
+            return MKL
+        if self.choices.get(product.key) not in (MKL, ONEDNN):
+            self.choices = {**_read(self.path), product.key: fastest(product.runners())}
+            _write(self.path, self.choices)
+        return self.choices[product.key]
+
+
+def choices_path() -> Path:
+    """One file per CPU model and torch version: either changes the kernels' speeds."""
+    cpu = hardware.cpu_signature()
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{cpu}-torch-{torch.__version__}").strip("-")
+    return cache_dir() / f"kernels-{slug}.json"
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and v in (MKL, ONEDNN)} if isinstance(data, dict) else {}
+
+
+def _write(path: Path, choices: dict[str, str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(choices, indent=1, sort_keys=True) + "\n")
+    except (OSError, UserError):
+        pass  # a read-only cache: the choices hold for this process
+
+
+def _operand(rows: int, cols: int, transposed: bool, dtype: torch.dtype) -> torch.Tensor:
+    return torch.randn(cols, rows, dtype=dtype).t() if transposed else torch.randn(rows, cols, dtype=dtype)

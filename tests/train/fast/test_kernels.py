@@ -1,0 +1,86 @@
+"""The MLP step's kernel choices: measured once per machine, remembered, and the faster one."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from counterfeit import hardware
+from counterfeit.train.fast import kernels
+from counterfeit.train.fast.kernels import MKL, ONEDNN, KernelChoices, Product, choices_path, fastest
+
+needs_onednn = pytest.mark.skipif(kernels.private_ops.onednn_linear() is None, reason="no oneDNN Linear here")
+
+
+def test_fastest_takes_the_kernel_with_the_least_time() -> None:
+    calls = {"slow": 0, "quick": 0}
+
+    def slow() -> None:
+        calls["slow"] += 1
+        time.sleep(0.005)
+
+    def quick() -> None:
+        calls["quick"] += 1
+
+    assert fastest({"slow": slow, "quick": quick}) == "quick"
+    assert fastest({"quick": quick, "slow": slow}) == "quick"
+    assert calls == {"slow": 8, "quick": 8}  # one warm-up and 3 timed calls each, twice
+    assert fastest({"only": slow}) == "only" and calls["slow"] == 8  # nothing to choose: not timed
+
+
+@needs_onednn
+@pytest.mark.parametrize("a_t, b_t", [(False, True), (False, False), (True, False)])  # x W.T, g W, g.T x
+def test_both_libraries_compute_the_product(a_t: bool, b_t: bool) -> None:
+    results = {name: run() for name, run in Product(5, 7, 3, a_t, b_t, torch.float32).runners().items()}
+    assert set(results) == {MKL, ONEDNN}
+    assert results[MKL].shape == (5, 3)  # not square: a wrongly transposed operand would not fit
+    torch.testing.assert_close(results[ONEDNN], results[MKL])
+
+
+@needs_onednn
+def test_a_choice_is_measured_once_and_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    measured: list[str] = []
+
+    def fake_fastest(runners: dict) -> str:
+        measured.append("x")
+        return ONEDNN
+
+    monkeypatch.setattr(kernels, "fastest", fake_fastest)
+    path = tmp_path / "kernels.json"
+    product = Product(8, 4, 2, False, True, torch.bfloat16)
+    assert KernelChoices(path).library(product) == ONEDNN
+    assert json.loads(path.read_text()) == {"bfloat16:8x4x2:NT": ONEDNN}
+    again = KernelChoices(path)  # a later run on this machine: read, not measured
+    assert again.library(product) == ONEDNN and len(measured) == 1
+    other = Product(8, 4, 2, True, False, torch.float32)
+    assert again.library(other) == ONEDNN and len(measured) == 2
+    assert set(json.loads(path.read_text())) == {product.key, other.key}  # both kept
+
+
+@needs_onednn
+def test_an_unwritable_cache_still_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "fastest", lambda runners: MKL)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    path = blocked / "kernels.json"  # its parent is a file: nothing can be written here
+    assert KernelChoices(path).library(Product(4, 4, 4, False, False, torch.float32)) == MKL
+    assert blocked.read_text() == "not a folder"
+
+
+def test_a_damaged_cache_file_is_measured_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "kernels.json"
+    path.write_text('{"float32:4x4x4:NN": "cublas", "half')
+    monkeypatch.setattr(kernels, "fastest", lambda runners: MKL)
+    assert KernelChoices(path).library(Product(4, 4, 4, False, False, torch.float32)) == MKL
+    assert json.loads(path.read_text()) == {"float32:4x4x4:NN": MKL}
+
+
+def test_each_cpu_core_and_torch_has_its_own_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 25 17")
+    zen4 = choices_path()
+    monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 26 2")
+    assert choices_path() != zen4 and choices_path().name == f"kernels-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
