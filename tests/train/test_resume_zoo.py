@@ -65,6 +65,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert without_seconds(a / "metrics.jsonl") == without_seconds(b / "metrics.jsonl")
 
 
+DCGAN = {"model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8", "init": "dcgan-normal", "g_output": "tanh"}
 BASE = {"steps": "30", "checkpoint_every": "10", "log_every": "3", "sample_every": "10", "frame_every": "4"}
 FEATURES = {
     "ema, n_critic 2, dropout": {"ema": "0.9", "n_critic": "2", "d_dropout": "0.3"},
@@ -77,6 +78,13 @@ FEATURES = {
     "bf16 hand-written step, dropout": {"precision": "bf16", "d_dropout": "0.3", "activation": "leaky_relu"},
     "bf16 dcgan (autocast), ema": {"precision": "bf16", "model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8",
                                    "init": "dcgan-normal", "g_output": "tanh", "ema": "0.8"},
+    "spectral norm, dcgan": {**DCGAN, "d_norm": "spectral"},
+    "spectral norm, mlp with dropout": {"d_norm": "spectral", "d_dropout": "0.3"},
+    "lazy r1, n_critic 2": {"r1_gamma": "5", "r1_every": "3", "n_critic": "2"},
+    "minibatch std, dcgan": {**DCGAN, "d_mbstd": "true"},
+    "spectral norm, minibatch std, r1: cdcgan with AC-GAN head": {
+        **DCGAN, "model": "cdcgan", "aux_weight": "1", "grid_size": "20", "d_norm": "spectral", "d_mbstd": "true",
+        "r1_gamma": "1", "r1_every": "4"},
     "stacked-mnist (3 channels, its own data stream), fast mlp step": {"data": "stacked-mnist", "channels": "3",
                                                                       "grid_size": "16"},
 }

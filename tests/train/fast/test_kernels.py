@@ -84,3 +84,12 @@ def test_each_cpu_core_and_torch_has_its_own_file(monkeypatch: pytest.MonkeyPatc
     zen4 = choices_path()
     monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 26 2")
     assert choices_path() != zen4 and choices_path().name == f"kernels-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
+
+
+@needs_onednn
+def test_measuring_leaves_torchs_global_rng_alone(tmp_path: Path) -> None:
+    """A run that measures its kernels and one that reads them must draw the same dropout masks."""
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    KernelChoices(tmp_path / "kernels.json").library(Product(16, 8, 4, True, False, torch.float32))
+    assert (tmp_path / "kernels.json").exists() and torch.equal(torch.get_rng_state(), before)

@@ -122,4 +122,7 @@ def _write(path: Path, choices: dict[str, str]) -> None:
 
 
 def _operand(rows: int, cols: int, transposed: bool, dtype: torch.dtype) -> torch.Tensor:
-    return torch.randn(cols, rows, dtype=dtype).t() if transposed else torch.randn(rows, cols, dtype=dtype)
+    # A generator of its own: timing a product must not draw from torch's global RNG, which the run
+    # that measures (and not the later ones, which read the choices) would otherwise see advanced.
+    values = torch.randn(cols, rows, generator=torch.Generator().manual_seed(0)).to(dtype)
+    return values.t() if transposed else values.t().contiguous()
