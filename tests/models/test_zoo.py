@@ -75,12 +75,16 @@ def test_three_channel_g_and_d(model: str) -> None:
 
 @pytest.mark.parametrize("name", preset_names())
 def test_no_discriminator_is_batch_dependent(name: str) -> None:
-    # D's verdict on an image must not depend on its batch (torchrun splits batches over processes):
-    # batch norm in D would break this. Dropout is off so that no random masks are drawn.
-    config = resolve(preset=name, overrides={"d_dropout": "0"})
+    # D's verdict on an image must not depend on how its batch is split (torchrun splits batches
+    # over processes): batch norm in D would break this. Minibatch-std (the stacked preset) reads
+    # groups of d_mbstd_group consecutive rows, so it holds for splits at group boundaries, which
+    # config and torchrun enforce. Dropout is off so that no random masks are drawn, and spectral
+    # norm (which mixes no rows) so that each call's power iteration does not move the weights.
+    config = resolve(preset=name, overrides={"d_dropout": "0", "d_norm": "none"})
     d = build_discriminator(config).train()
-    real, fake = torch.rand(6, config.channels, 28, 28), torch.rand(10, config.channels, 28, 28)
+    n_real = 2 * config.d_mbstd_group if config.d_mbstd else 6
+    real, fake = torch.rand(n_real, config.channels, 28, 28), torch.rand(16 - n_real, config.channels, 28, 28)
     y = torch.arange(16) % 10  # conditional D(x, y) takes labels; the others take none
     verdict = (lambda x, rows: d(x, y[rows])) if config.conditional else (lambda x, rows: d(x))
     torch.testing.assert_close(verdict(torch.cat([real, fake]), slice(0, 16)),
-                               torch.cat([verdict(real, slice(0, 6)), verdict(fake, slice(6, 16))]))
+                               torch.cat([verdict(real, slice(0, n_real)), verdict(fake, slice(n_real, 16))]))
