@@ -37,11 +37,8 @@ def _works(check: Callable[[], bool]) -> bool:
 def fused_adam_(group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                 states: list[dict[str, Tensor]]) -> None:
     """One Adam update of `params` (one param group, state already created by a first
-    `optimizer.step()`), as `torch.optim.Adam(fused=True).step()` computes it."""
-    for param, state in zip(params, states):  # the kernel needs one layout (train/adam.py same_layout)
-        for key in ("exp_avg", "exp_avg_sq"):
-            if state[key].stride() != param.stride():  # an NCHW state from a checkpoint: once
-                state[key] = torch.empty_like(param).copy_(state[key])
+    `optimizer.step()`), as `torch.optim.Adam(fused=True).step()` computes it. Each parameter, its
+    gradient and its state must share one memory layout (train/adam.py sees to it)."""
     steps = [state["step"] for state in states]
     torch._foreach_add_(steps, 1)
     beta1, beta2 = group["betas"]

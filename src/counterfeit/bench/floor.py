@@ -95,8 +95,9 @@ class Conv:
         mask = [self.input_grad, self.weight_grad, False]
         return lambda: torch.ops.aten.convolution_backward(grad, x, w, None, *args, mask)
 
-    def runner(self, choose: Callable[[dict[str, Runner]], Runner] = fastest) -> Runner:
-        return choose(self.runners())
+    def runner(self, choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Runner:
+        """The layout `choose` picks (default: the fastest here)."""
+        return (choose or fastest)(self.runners())
 
 
 Product = Gemm | Conv
@@ -161,7 +162,7 @@ def step_flops(config: Config) -> int:
 
 
 def floor_runner(products: list[Product],
-                 choose: Callable[[dict[str, Runner]], Runner] = fastest) -> Callable[[], None]:
+                 choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Callable[[], None]:
     """Runs every product back to back, each on preallocated operands of its own shape, each through
     the fastest kernel that computes it here (`gemm.fastest`: MKL or oneDNN; NCHW or channels-last)."""
     runners = [p.runner(choose) for p in products]

@@ -44,6 +44,7 @@ class Gemm:
         return Product(self.m, self.k, self.n, self.a_t, self.b_t, self.dtype).runners()
 
     def runner(self, choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Runner:
+        """The kernel `choose` picks (default: the fastest here)."""
         return (choose or fastest)(self.runners())
 
 

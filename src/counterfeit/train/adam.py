@@ -27,6 +27,9 @@ def adam_step(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
         for p in params:
             p.grad = None  # grads live only for the update: no memory held, no zero_grad needed
         return
+    for p, state in zip(params, states):  # an NCHW state read back from a checkpoint: relaid once
+        for key in ("exp_avg", "exp_avg_sq"):
+            state[key] = same_layout(state[key], p)
     private_ops.fused_adam_(group, params, grads, states)
 
 

@@ -93,3 +93,16 @@ def test_measuring_leaves_torchs_global_rng_alone(tmp_path: Path) -> None:
     before = torch.get_rng_state()
     KernelChoices(tmp_path / "kernels.json").library(Product(16, 8, 4, True, False, torch.float32))
     assert (tmp_path / "kernels.json").exists() and torch.equal(torch.get_rng_state(), before)
+
+
+@needs_onednn
+def test_the_products_of_a_pass_are_measured_and_written_at_once(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[dict] = []
+    real_write = kernels._write
+    monkeypatch.setattr(kernels, "fastest", lambda runners: ONEDNN)
+    monkeypatch.setattr(kernels, "_write", lambda path, choices: writes.append(dict(choices)) or real_write(path, choices))
+    products = [Product(8, 4, 2, False, True, torch.float32), Product(8, 2, 4, False, False, torch.float32)]
+    assert KernelChoices(tmp_path / "k.json").libraries(products) == [ONEDNN, ONEDNN]
+    assert len(writes) == 1 and set(writes[0]) == {p.key for p in products}
+    assert KernelChoices(tmp_path / "k.json").libraries(products) == [ONEDNN, ONEDNN] and len(writes) == 1

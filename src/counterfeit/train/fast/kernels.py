@@ -90,12 +90,18 @@ class KernelChoices:
 
     def library(self, product: Product) -> str:
         """The library for `product`: the remembered one, else measured now (and remembered)."""
+        return self.libraries([product])[0]
+
+    def libraries(self, products: list[Product]) -> list[str]:
+        """The library of each of `products`; those not yet remembered are measured, and the cache
+        file is rewritten once for all of them."""
         if private_ops.onednn_linear() is None:
-            return MKL
-        if self.choices.get(product.key) not in (MKL, ONEDNN):
-            self.choices = {**_read(self.path), product.key: fastest(product.runners())}
+            return [MKL] * len(products)
+        new = {p.key: fastest(p.runners()) for p in products if self.choices.get(p.key) not in (MKL, ONEDNN)}
+        if new:
+            self.choices = {**_read(self.path), **new}  # beside what other runs wrote meanwhile
             _write(self.path, self.choices)
-        return self.choices[product.key]
+        return [self.choices[p.key] for p in products]
 
 
 def choices_path() -> Path:

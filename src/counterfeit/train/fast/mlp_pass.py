@@ -164,17 +164,17 @@ class MLPPass:
         return torch.mm(g, weight)
 
 
-def _libraries(layers: list[Layer], rows: int, dtype: torch.dtype) -> list[tuple[str, str, str]]:
+def _libraries(layers: list[Layer], rows: int, dtype: torch.dtype) -> list[tuple[str, ...]]:
     """Per layer, the library (kernels.py) of its forward, input-gradient and weight-gradient
     products at `rows` rows, laid out as this pass calls them."""
-    choices = KernelChoices()
-    libraries = []
+    products = []
     for layer in layers:
         n, k = layer.linear.weight.shape  # (out, in)
-        libraries.append((choices.library(Product(rows, k, n, False, True, dtype)),   # x @ W.T
-                          choices.library(Product(rows, n, k, False, False, dtype)),  # g @ W
-                          choices.library(Product(n, rows, k, True, False, dtype))))  # g.T @ x
-    return libraries
+        products += [Product(rows, k, n, False, True, dtype),   # x @ W.T
+                     Product(rows, n, k, False, False, dtype),  # g @ W
+                     Product(n, rows, k, True, False, dtype)]   # g.T @ x
+    libraries = KernelChoices().libraries(products)
+    return [tuple(libraries[i:i + 3]) for i in range(0, len(libraries), 3)]
 
 
 def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:
