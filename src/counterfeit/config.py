@@ -145,6 +145,10 @@ class Config:
                                    "(Karras et al. 2018); computed over each process's own rows")
     d_mbstd_group: int = setting(4, "rows per minibatch-std group; each process's rows of a batch must be a "
                                     "multiple", POSITIVE)
+    clusters: int = setting(0, "> 0: self-conditioning (Liu et al. 2020): k-means of the training images into "
+                            "this many clusters; D judges (image, cluster) pairs by projection, G draws the "
+                            "cluster z's last entry picks, so samples stay G(z) and no labels are read; "
+                            "model dcgan only; 0 = off", NOT_NEGATIVE)
     init: str = setting("tf-truncated-normal", "weight initialisation (see the presets in the README)",
                     OneOf(("tf-truncated-normal", "torch-default", "tutorial-uniform", "dcgan-normal")))
     g_init: str = setting("none", "vae: start G as the decoder of a VAE pre-trained on the data",
@@ -295,6 +299,7 @@ def _validate(config: Config, origin: str) -> None:
                 raise ConfigError(f"{origin}: {name} must list 2 channel widths for model='dcgan' "
                                   f"(28 = 7 x 2 x 2), got {list(getattr(config, name))}")
     _validate_conditional(config, origin)
+    _validate_clusters(config, origin)
     if config.d_mbstd and config.batch_size % config.d_mbstd_group:
         raise ConfigError(f"{origin}: batch_size {config.batch_size} must be a multiple of d_mbstd_group "
                           f"{config.d_mbstd_group} with d_mbstd = true (D's minibatch-std groups)")
@@ -324,6 +329,21 @@ def _validate_conditional(config: Config, origin: str) -> None:
     if config.conditional and (config.loss == "wgan-gp" or config.g_init != "none"):
         # The gradient penalty and the VAE decoder are written for G(z) and D(x) without labels.
         raise ConfigError(f"{origin}: model {config.model} does not support loss wgan-gp or g_init vae yet")
+
+
+def _validate_clusters(config: Config, origin: str) -> None:
+    if not config.clusters:
+        return
+    if config.model != "dcgan":
+        raise ConfigError(f"{origin}: clusters = {config.clusters} needs model = dcgan (the conditional "
+                          f"models read labels; the MLPs' hand-written step has no clusters), got {config.model}")
+    if config.prior not in ("normal", "uniform"):
+        raise ConfigError(f"{origin}: clusters needs prior normal or uniform (z's last entry picks the "
+                          f"cluster through its distribution function), got {config.prior}")
+    if config.z_dim < 2:
+        raise ConfigError(f"{origin}: clusters needs z_dim >= 2 (the last entry picks the cluster)")
+    if config.loss == "wgan-gp" or config.g_init != "none":
+        raise ConfigError(f"{origin}: clusters does not support loss wgan-gp or g_init vae")
 
 
 def _check_known_key(key: str, origin: str) -> None:

@@ -36,3 +36,11 @@ def _sphere(z: Tensor, rng: torch.Generator) -> Tensor:
 
 
 SAMPLERS = {"uniform": _uniform, "normal": _normal, "sphere": _sphere}
+
+
+# The distribution function of one entry of z, for the priors whose entries are independent: a
+# self-conditioned G (models/selfcond.py) turns z's last entry into a uniform draw with it.
+MARGINAL_CDFS = {
+    "uniform": lambda z: (z + 1.0) / 2.0,
+    "normal": lambda z: 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0))),
+}

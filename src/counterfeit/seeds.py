@@ -22,6 +22,7 @@ class Stream(IntEnum):
     EMA_STATS = 9  # the fixed noise that recomputes the EMA generator's batch-norm statistics
     STACKED = 10  # which base digits fill each channel of stacked-mnist (data/stacked.py)
     STACKED_FLOOR = 11  # the fresh real stacked images of the mode metrics' floor
+    CLUSTERS = 12  # the k-means++ seeds of a self-conditioned run's clusters (config.clusters)
 
 
 RANK_STRIDE = 1_000_003  # a prime far beyond any offset above

@@ -1,5 +1,5 @@
 """Resume is exact for every preset feature: EMA, n_critic, dropout, batch norm, DiffAugment, VAE
-pre-training, epochs, the progress GIF whose frames live in memory, in-training evaluation, and
+pre-training, self-conditioning's clusters, epochs, the progress GIF whose frames live in memory, in-training evaluation, and
 both precisions (bf16 in the hand-written and the autograd step)."""
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ FEATURES = {
     "spectral norm, minibatch std, r1: cdcgan with AC-GAN head": {
         **DCGAN, "model": "cdcgan", "aux_weight": "1", "grid_size": "20", "d_norm": "spectral", "d_mbstd": "true",
         "r1_gamma": "1", "r1_every": "4"},
+    "self-conditioned dcgan (clusters fitted at the start), ema": {**DCGAN, "clusters": "5", "prior": "normal",
+                                                                   "ema": "0.8"},
     "stacked-mnist (3 channels, its own data stream), fast mlp step": {"data": "stacked-mnist", "channels": "3",
                                                                       "grid_size": "16"},
 }

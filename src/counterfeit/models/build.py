@@ -10,6 +10,7 @@ from counterfeit.models.conditional import ConditionalDiscriminator, Conditional
 from counterfeit.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan_normal
 from counterfeit.models.mlp import INITS as MLP_INITS
 from counterfeit.models.mlp import IMAGE_PIXELS, MLPDiscriminator, MLPGenerator
+from counterfeit.models.selfcond import ClusterDiscriminator, ClusterGenerator
 from counterfeit.models.spectral import apply_spectral_norm
 
 INITS = {**MLP_INITS, "dcgan-normal": init_dcgan_normal}
@@ -17,6 +18,8 @@ INITS = {**MLP_INITS, "dcgan-normal": init_dcgan_normal}
 
 def build_generator(config: Config) -> nn.Module:
     inputs = config.z_dim + (NUM_CLASSES if config.conditional else 0)  # a conditional G takes one-hot(y) too
+    if config.clusters:  # z's last entry picks the cluster; the body reads the rest and its one-hot
+        inputs = config.z_dim - 1 + config.clusters
     generator: nn.Module
     if config.model in ("dcgan", "cdcgan"):  # g_hidden: the channels at 7×7 and at 14×14
         generator = DCGANGenerator(inputs, config.g_hidden, config.g_output, config.channels)
@@ -25,6 +28,8 @@ def build_generator(config: Config) -> nn.Module:
                                  config.channels)
     if config.conditional:
         generator = ConditionalGenerator(generator, config.z_dim)
+    elif config.clusters:
+        generator = ClusterGenerator(generator, config.z_dim, config.clusters, config.prior)
     INITS[config.init](generator)
     return generator
 
@@ -43,6 +48,8 @@ def build_discriminator(config: Config) -> nn.Module:
         conditioning = "projection" if config.model == "cdcgan" else "concatenation"
         discriminator = ConditionalDiscriminator(discriminator, conditioning,
                                                  NUM_CLASSES if config.aux_weight > 0 else 0)
+    elif config.clusters:
+        discriminator = ClusterDiscriminator(discriminator, config.clusters, IMAGE_PIXELS * config.channels)
     INITS[config.init](discriminator)
     if config.d_norm == "spectral":  # after the init, which writes the weights spectral norm reads
         apply_spectral_norm(discriminator)

@@ -24,8 +24,8 @@ from counterfeit.data.labels import NUM_CLASSES
 CONDITIONING = ("concatenation", "projection")
 
 
-def one_hot(labels: Tensor, like: Tensor) -> Tensor:
-    return F.one_hot(labels, NUM_CLASSES).to(like.dtype)  # (B, 10)
+def one_hot(labels: Tensor, like: Tensor, classes: int = NUM_CLASSES) -> Tensor:
+    return F.one_hot(labels, classes).to(like.dtype)  # (B, classes)
 
 
 class ConditionalGenerator(nn.Module):
@@ -44,15 +44,15 @@ class ConditionalDiscriminator(nn.Module):
     """A plain discriminator (its `net` ends in the real/fake Linear head, after the features),
     conditioned on the label by concatenation (the body takes 784 + 10 inputs) or projection."""
 
-    def __init__(self, body: nn.Module, conditioning: str, aux_classes: int) -> None:
+    def __init__(self, body: nn.Module, conditioning: str, aux_classes: int, classes: int = NUM_CLASSES) -> None:
         super().__init__()
         if conditioning not in CONDITIONING:
             raise ValueError(f"unknown conditioning {conditioning!r}")
-        self.body, self.conditioning = body, conditioning
+        self.body, self.conditioning, self.classes = body, conditioning, classes
         features = body.net[-1].in_features
         # With d_norm = spectral the embedding stays plain (models/spectral.py normalises Linear and
         # Conv2d layers only): the trunk's slope is bounded, and the projection scales it by |embed(y)|.
-        self.embed = nn.Embedding(NUM_CLASSES, features) if conditioning == "projection" else None
+        self.embed = nn.Embedding(classes, features) if conditioning == "projection" else None
         if self.embed is not None:
             # nn.Embedding's N(0, 1) would make embed(y)·phi ~sqrt(features) times a linear head's
             # logit: D starts saturated and G gets no signal. Start at a Linear layer's scale.
@@ -61,7 +61,7 @@ class ConditionalDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         if self.conditioning == "concatenation":
-            x = torch.cat([x.flatten(1), one_hot(labels, x)], 1)  # (B, 784 + 10)
+            x = torch.cat([x.flatten(1), one_hot(labels, x, self.classes)], 1)  # (B, 784 + classes)
         features = self.body.net[:-1](x)  # (B, F)
         logits = self.body.net[-1](features).squeeze(1)  # (B,)
         if self.embed is not None:  # inner product of the class embedding with the features

@@ -18,6 +18,7 @@ from counterfeit.data.labels import require_labels
 from counterfeit.data.loading import absolute_data, load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
 from counterfeit.errors import ConfigError
+from counterfeit.models.selfcond import fit_clusters
 from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
                                 RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path, run_lock)
@@ -221,6 +222,10 @@ def begin(state: TrainState, pixels: Tensor, run: RunDir | None, quiet: bool, wo
     VAE pre-training, the same weights on every process, the step-0 snapshot."""
     if state.config.g_init == "vae":
         pretrain_vae(state, pixels, run, quiet)
+    if state.config.clusters:  # the centroids and shares are buffers of D and G: checkpointed with them
+        fit_clusters(state.generator, state.discriminator, pixels, stream_seed(state.config.seed, Stream.CLUSTERS))
+        if state.ema is not None:
+            state.ema.restart_from(state.generator)
     world.broadcast_modules(state.generator, state.discriminator)
     if snapshots:
         snapshots.take(state)
