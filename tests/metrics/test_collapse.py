@@ -101,7 +101,8 @@ def test_tiny_run_logs_evals_and_plots_them(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in records if "fid" in r]
     assert [r["step"] for r in evals] == [25, 50]
-    assert set(evals[-1]) == {"step", "eval_n", "fid", "precision", "recall", "classes_covered", "diversity", "floor"}
-    assert set(evals[-1]["floor"]) == {"fid", "precision", "recall", "classes_covered", "diversity"}
+    assert set(evals[-1]) == {"step", "eval_n", "fid", "precision", "recall", "classes_covered", "class_kl", "diversity",
+                              "floor"}
+    assert set(evals[-1]["floor"]) == {"fid", "precision", "recall", "classes_covered", "class_kl", "diversity"}
     assert all(set(r) == {"step", "collapse", "message"} for r in records if "collapse" in r)
     assert (run / "metrics.png").stat().st_size > 0

@@ -52,7 +52,7 @@ def test_a_run_with_evaluations(finished_run: Path) -> None:
     data = read_run(finished_run)
     floor = data.evals[-1]["floor"]
     charts = {c.key: c for c in run_charts(RunCurves(data.name, data.losses, data.evals, floor, data.signals))}
-    assert list(charts) == ["d_loss", "d_real", "fid", "precision", "classes_covered", "diversity"]
+    assert list(charts) == ["d_loss", "d_real", "fid", "precision", "classes_covered", "class_kl", "diversity"]
     precision = charts["precision"]
     assert [(c.label, c.dash) for c in precision.curves] == [
         ("precision (k=3)", False), ("recall (k=3)", False),

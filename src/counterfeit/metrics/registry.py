@@ -100,8 +100,8 @@ def _modes(s: FeatureSet, r: Reference | None) -> dict[str, float]:
 
 
 # What training logs every `eval_every` steps: cheap, and what collapse detection reads (grey
-# samples get the first five, stacked ones the modes).
-FAST = ("fid", "precision", "recall", "classes_covered", "diversity", "modes_covered", "mode_kl")
+# samples get the first six, stacked ones the modes). class_kl comes free with classes_covered.
+FAST = ("fid", "precision", "recall", "classes_covered", "class_kl", "diversity", "modes_covered", "mode_kl")
 
 
 def keys_for(channels: int) -> list[str]:

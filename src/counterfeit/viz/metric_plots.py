@@ -10,6 +10,7 @@ from counterfeit.viz.plots import pyplot, save_figure
 PANELS = (("FID ({evaluator} evaluator)", ("fid",), True),
           ("precision / recall", ("precision", "recall"), False),
           ("classes covered", ("classes_covered",), False),
+          ("class KL (data || samples)", ("class_kl",), False),
           ("diversity (x real)", ("diversity",), False),
           ("modes covered (of 1,000)", ("modes_covered",), False),  # stacked-mnist's
           ("mode KL to uniform", ("mode_kl",), False))
