@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from counterfeit.bench.quality import EVERY_DIGIT, TARGETS, UNCONDITIONAL, Target
+from counterfeit.bench.quality import BEST, EVERY_DIGIT, TARGETS, UNCONDITIONAL, Target
 from counterfeit.cli import main
 from counterfeit.rundir import TO_QUALITY_FILE, RunDir
 
@@ -25,6 +25,14 @@ def test_conditional_target_asks_every_digit_for_97_percent() -> None:
     assert EVERY_DIGIT.unmet({"cond_accuracy": 0.99, "cond_accuracy_min": 0.969}) == ["cond_accuracy_min 0.969 < 0.97"]
     assert EVERY_DIGIT.holds({"cond_accuracy": 0.98, "cond_accuracy_min": 0.97})
     assert TARGETS["cdcgan"] is EVERY_DIGIT and TARGETS["dcgan"] is UNCONDITIONAL
+
+
+def test_best_target_adds_every_class_at_the_datas_frequencies() -> None:
+    record = {"fid": 4.0, "precision": 0.85, "recall": 0.80, "classes_covered": 10, "class_kl": 0.02,
+              "floor": {"fid": 1.0}}
+    assert BEST.holds(record) and TARGETS["best"] is BEST
+    assert BEST.unmet({**record, "classes_covered": 9, "class_kl": 0.03}) == ["classes_covered 9 < 10",
+                                                                             "class_kl 0.03 > 0.02"]
 
 
 def test_at_most_bounds_from_above() -> None:
