@@ -84,7 +84,8 @@ def test_no_discriminator_is_batch_dependent(name: str) -> None:
     d = build_discriminator(config).train()
     n_real = 2 * config.d_mbstd_group if config.d_mbstd else 6
     real, fake = torch.rand(n_real, config.channels, 28, 28), torch.rand(16 - n_real, config.channels, 28, 28)
-    y = torch.arange(16) % 10  # conditional D(x, y) takes labels; the others take none
-    verdict = (lambda x, rows: d(x, y[rows])) if config.conditional else (lambda x, rows: d(x))
+    y = torch.arange(16) % 10  # conditional and self-conditioned D(x, y) take labels; the others none
+    labelled = config.conditional or config.clusters > 0
+    verdict = (lambda x, rows: d(x, y[rows])) if labelled else (lambda x, rows: d(x))
     torch.testing.assert_close(verdict(torch.cat([real, fake]), slice(0, 16)),
                                torch.cat([verdict(real, slice(0, n_real)), verdict(fake, slice(n_real, 16))]))
