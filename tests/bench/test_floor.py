@@ -45,6 +45,14 @@ def test_conv_floor_is_exactly_the_products_our_step_runs(preset: str, overrides
     assert counted_flops_of_one_step(config) == step_flops(config)
 
 
+def test_self_conditioned_floor_is_the_conv_floor_plus_the_cluster_lookup() -> None:
+    """With `clusters` D also judges (image, cluster) pairs; our step's one product beyond the
+    floor is finding each real image's nearest centroid (batch x pixels x clusters)."""
+    config = resolve(preset="best", overrides={**SMALL_CONV, "clusters": "7", "r1_gamma": "0"})  # R1: not in any floor
+    lookup = 2 * config.batch_size * 784 * config.clusters
+    assert counted_flops_of_one_step(config) == step_flops(config) + lookup
+
+
 def ATEN_KERNELS(kernels: dict) -> object:  # noqa: N802 (a constant-like chooser)
     """The kernels PyTorch's FLOP counter sees (aten.mm, aten.convolution): oneDNN's Linear, which
     the floor may pick where it is faster, is an op the counter does not know."""

@@ -6,9 +6,8 @@ import torch
 from torch import Tensor
 
 from counterfeit.config import Config
-from counterfeit.models.conditional import call_generator
 from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import aux_class_loss, discriminate
+from counterfeit.train.step import aux_class_loss, discriminate, generate
 
 
 def textbook_state(config: Config) -> TrainState:
@@ -25,17 +24,21 @@ def textbook_state(config: Config) -> TrainState:
 
 def textbook_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> None:
     """Two D forwards, backward through everything, zero_grad, plain Adam; with labels, D judges
-    (image, label) pairs and an AC-GAN head adds its class loss (on real images for D)."""
+    (image, label) pairs and an AC-GAN head adds its class loss (on real images for D). A
+    self-conditioned model (`clusters`) labels real images and fakes as the training step does."""
     n = real.shape[0]
-    fake = call_generator(s.generator, s.prior.sample(n, s.noise_rng, s.device), labels)
-    (real_logits, real_classes), (fake_logits, _) = discriminate(s, real, labels), discriminate(s, fake.detach(), labels)
+    if s.config.clusters:
+        labels = s.discriminator.clusters_of(real)
+    fake, fake_labels = generate(s, n, labels)
+    (real_logits, real_classes), (fake_logits, _) = (discriminate(s, real, labels),
+                                                     discriminate(s, fake.detach(), fake_labels))
     d_loss = s.loss.discriminator(real_logits, fake_logits) + aux_class_loss(s, real_classes, labels)
     s.d_opt.zero_grad()
     d_loss.backward()
     s.d_opt.step()
-    fake_logits, fake_classes = discriminate(s, call_generator(s.generator, s.prior.sample(n, s.noise_rng, s.device), labels),
-                                             labels)
-    g_loss = s.loss.generator(fake_logits) + aux_class_loss(s, fake_classes, labels)
+    fake, fake_labels = generate(s, n, labels)
+    fake_logits, fake_classes = discriminate(s, fake, fake_labels)
+    g_loss = s.loss.generator(fake_logits) + aux_class_loss(s, fake_classes, fake_labels)
     s.g_opt.zero_grad()
     g_loss.backward()
     s.g_opt.step()
