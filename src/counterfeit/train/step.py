@@ -3,7 +3,9 @@
 `make_step(state)` picks, once per run, how the step is computed: for plain fully connected G and D
 (float32 or bf16), the hand-written backward passes of `train/fast/` (the same updates, faster); for
 everything else, autograd here. Unconditional models are called G(z) and D(x) -> (B,) logits;
-conditional ones G(z, y) and D(x, y) -> (B,) logits, or (B, 1 + classes) with an AC-GAN head.
+conditional ones G(z, y) and D(x, y) -> (B,) logits, or (B, 1 + classes) with an AC-GAN head;
+self-conditioned ones (`clusters`) G(z) and D(x, cluster), the cluster a real image's nearest
+centroid or the one a fake's z picked.
 """
 
 from __future__ import annotations
