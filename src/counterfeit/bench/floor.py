@@ -146,12 +146,13 @@ def step_products(config: Config) -> list[Product]:
     dtype = compute_dtype(resolve_precision(config.precision, torch.device("cpu")))
     b = config.batch_size
     generator, discriminator = build_generator(config), build_discriminator(config)
-    labels = torch.zeros(b, dtype=torch.long) if config.conditional else None
-    g = trace_layers(generator, torch.zeros(b, config.z_dim), *([labels] if labels is not None else []))
-    fake = call_generator(generator.eval(), torch.zeros(b, config.z_dim), labels).detach()
+    z, labels = torch.zeros(b, config.z_dim), torch.zeros(b, dtype=torch.long)
+    g_labels = labels if config.conditional else None
     # A self-conditioned D judges (image, cluster) pairs too; its nearest-centroid product is not counted.
-    d_labels = torch.zeros(b, dtype=torch.long) if config.conditional or config.clusters else None
-    d = trace_layers(discriminator, fake, *([d_labels] if d_labels is not None else []))
+    d_labels = [labels] if config.conditional or config.clusters else []
+    g = trace_layers(generator, z, *([g_labels] if g_labels is not None else []))
+    fake = call_generator(generator.eval(), z, g_labels).detach()
+    d = trace_layers(discriminator, fake, *d_labels)
     d_update = (_forward(g, dtype) + 2 * _forward(d, dtype)
                 + 2 * _backward(d, weight_grads=True, first_input_grad=False, dtype=dtype))
     g_update = (_forward(g, dtype) + _forward(d, dtype) + _backward(d, weight_grads=False, first_input_grad=True, dtype=dtype)

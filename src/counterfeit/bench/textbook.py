@@ -7,7 +7,7 @@ from torch import Tensor
 
 from counterfeit.config import Config
 from counterfeit.train.state import TrainState, build_state
-from counterfeit.train.step import aux_class_loss, discriminate, generate
+from counterfeit.train.step import aux_class_loss, discriminate, generate, real_labels
 
 
 def textbook_state(config: Config) -> TrainState:
@@ -27,8 +27,7 @@ def textbook_step(real: Tensor, s: TrainState, labels: Tensor | None = None) -> 
     (image, label) pairs and an AC-GAN head adds its class loss (on real images for D). A
     self-conditioned model (`clusters`) labels real images and fakes as the training step does."""
     n = real.shape[0]
-    if s.config.clusters:
-        labels = s.discriminator.clusters_of(real)
+    labels = real_labels(s, real, labels)
     fake, fake_labels = generate(s, n, labels)
     (real_logits, real_classes), (fake_logits, _) = (discriminate(s, real, labels),
                                                      discriminate(s, fake.detach(), fake_labels))

@@ -39,7 +39,8 @@ def _plus_plus(points: Tensor, k: int, rng: torch.Generator) -> Tensor:
     chosen = [int(torch.randint(len(points), (1,), generator=rng, device=points.device))]
     distance = (points - points[chosen[0]]).square().sum(1)  # (N,)
     for _ in range(k - 1):
-        index = int(torch.multinomial(distance / distance.sum(), 1, generator=rng)) if distance.sum() > 0 \
+        total = distance.sum()
+        index = int(torch.multinomial(distance / total, 1, generator=rng)) if total > 0 \
             else int(distance.argmax())  # fewer distinct points than k: any will do
         chosen.append(index)
         distance = torch.minimum(distance, (points - points[index]).square().sum(1))

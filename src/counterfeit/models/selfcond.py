@@ -34,8 +34,14 @@ class ClusterGenerator(nn.Module):
         u = MARGINAL_CDFS[self.prior](z[:, -1].float()).contiguous()  # uniform on [0, 1]
         return torch.searchsorted(self.cluster_cdf, u, right=True).clamp_(max=self.clusters - 1)
 
+    def labelled(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """The images (B, C, 28, 28) and the clusters (B,) z drew them from: the training step
+        gives D both, so the cluster is picked once."""
+        clusters = self.clusters_of(z)
+        return self.body(torch.cat([z[:, :-1], one_hot(clusters, z, self.clusters)], 1)), clusters
+
     def forward(self, z: Tensor) -> Tensor:
-        return self.body(torch.cat([z[:, :-1], one_hot(self.clusters_of(z), z, self.clusters)], 1))
+        return self.labelled(z)[0]
 
 
 class ClusterDiscriminator(ConditionalDiscriminator):

@@ -43,8 +43,7 @@ class AutogradStep:
         s = self.s
         batches = real.chunk(s.config.n_critic)
         label_batches = [None] * len(batches) if labels is None else list(labels.chunk(s.config.n_critic))
-        if s.config.clusters:  # self-conditioned: each real image's cluster
-            label_batches = [s.discriminator.clusters_of(batch) for batch in batches]
+        label_batches = [real_labels(s, batch, batch_labels) for batch, batch_labels in zip(batches, label_batches)]
         for k, (batch, batch_labels) in enumerate(zip(batches, label_batches)):
             d_loss, d_real_logits, d_fake_logits = discriminator_update(batch, s, batch_labels, k)
         # G: non-saturating by default, ascend log D(G(z)) [+ log p(y | G(z, y))] on a fresh z.
@@ -83,12 +82,18 @@ def discriminator_update(real: Tensor, s: TrainState, labels: Tensor | None = No
     return d_loss, d_real_logits, d_fake_logits
 
 
+def real_labels(s: TrainState, real: Tensor, labels: Tensor | None) -> Tensor | None:
+    """The labels D judges real rows with: the data's, or for a self-conditioned model
+    (models/selfcond.py) each image's nearest centroid's cluster."""
+    return s.discriminator.clusters_of(real) if s.config.clusters else labels
+
+
 def generate(s: TrainState, n: int, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
     """n fakes from fresh noise, and the labels D judges them with: the real batch's for a
-    conditional G, the clusters z picked for a self-conditioned one (models/selfcond.py), None."""
+    conditional G, the clusters z picked for a self-conditioned one, None."""
     z = s.noise(n)
     if s.config.clusters:
-        return s.generator(z), s.generator.clusters_of(z)
+        return s.generator.labelled(z)
     return call_generator(s.generator, z, labels), labels
 
 
