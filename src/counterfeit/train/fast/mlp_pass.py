@@ -14,6 +14,13 @@ forward), whichever measured faster for that product on this machine (`kernels.p
 made once per machine and remembered, so runs stay reproducible). On CUDA, or where this PyTorch
 lacks oneDNN's Linear (`private_ops.onednn_linear`), everything is `torch.addmm`/`torch.mm`.
 
+In bfloat16 (`precision = "bf16"`), `MLPPass.dtype` is the one place that decides: every product
+takes bfloat16 operands (the weights and biases cast into preallocated copies at each forward, i.e.
+once per update of them; the activations, masks and backpropagated gradients stored in bfloat16),
+while what the optimiser sees stays float32: the master weights are the module's own, and the
+weight and bias gradients are written into float32 buffers (a bias gradient summed in float32).
+The loss and its gradient at the logits are computed by the step in float32 from the logits.
+
 `MLPPass` holds one net's layers and buffers; the parameters are the module's own (read at each
 call), so loading a checkpoint or averaging gradients needs nothing here.
 """
