@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from counterfeit.errors import UserError
-from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, parse_digit
+from counterfeit.config import resolve
+from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, parse_digit, refuse_digit_if_unconditional
 from counterfeit.priors import Prior
 
 
@@ -31,3 +32,12 @@ def test_class_grid_rows_share_noise_by_column() -> None:
 def test_balanced_labels() -> None:
     assert np.bincount(balanced_labels(100).numpy()).tolist() == [10] * 10
 
+
+
+@pytest.mark.parametrize("preset, says", [("dcgan", "is unconditional"),
+                                          ("best", "self-conditioned on 200 k-means clusters, which are not digits")])
+def test_digit_refused_says_why(preset: str, says: str) -> None:
+    with pytest.raises(UserError, match=says):
+        refuse_digit_if_unconditional(resolve(preset=preset), 3)
+    refuse_digit_if_unconditional(resolve(preset="cdcgan"), 3)  # conditional: asked by digit
+    refuse_digit_if_unconditional(resolve(preset=preset), None)  # no --digit: nothing to refuse

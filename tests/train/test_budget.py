@@ -35,6 +35,8 @@ def test_budget_stops_at_a_checkpointed_step_and_resume_adds_none(tmp_path: Path
     assert [step_of(p) for p in list_checkpoints(run)] == [last["step"]]
     for name in ("generator.safetensors", "discriminator.safetensors", "progress.gif", "losses.png"):
         assert (run / name).is_file(), name
+    # the grid of the step it stopped at, beside step 0's (sample_every is far beyond it)
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["step_000000.png", f"step_{last['step']:06d}.png"]
     weights = (run / "generator.safetensors").read_bytes()
     resume(run, quiet=True)  # the budget is spent: not one step more
     assert records(run)[-1] == last and (run / "generator.safetensors").read_bytes() == weights

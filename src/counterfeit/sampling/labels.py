@@ -22,8 +22,11 @@ def parse_digit(text: str) -> int | None:
 
 def refuse_digit_if_unconditional(config: Config, digit: object) -> None:
     if digit is not None and not config.conditional:
-        raise UserError(f"--digit {digit}: this run's model ({config.model}) is unconditional and "
-                        "cannot be asked for a digit")
+        # a self-conditioned G has clusters, not digits: the k-means clusters carry no digit names
+        why = (f"is self-conditioned on {config.clusters} k-means clusters, which are not digits, so it"
+               if config.clusters else "is unconditional and")
+        raise UserError(f"--digit {digit}: this run's model ({config.model}) {why} cannot be asked for a digit "
+                        "(a model drawn by digit: cgan or cdcgan)")
 
 
 def balanced_labels(n: int, device: torch.device | str = "cpu") -> Tensor:

@@ -126,7 +126,7 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
 
 
 def load_data(config: Config) -> Dataset:
-    dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed)
+    dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed, config.stacked_size)
     require_channels(dataset, config)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
@@ -254,5 +254,6 @@ def finish(state: TrainState, run: RunDir, snapshots: Snapshots, records: list[d
     if state.ema is not None:
         run.save_weights(RAW_GENERATOR_FILE, state.generator)
     run.save_weights(DISCRIMINATOR_FILE, state.discriminator)
+    snapshots.close(state)
     snapshots.write_gif(run.path / PROGRESS_GIF)
     plot_losses(records, run.path / LOSSES_PLOT, title=f"{state.config.preset}: losses")

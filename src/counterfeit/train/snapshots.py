@@ -48,6 +48,15 @@ class Snapshots:
             self.frames.append(images)
             self.frame_steps.append(step)
 
+    def close(self, state: TrainState) -> None:
+        """The last step's grid where its cadence made none: a run that `max_seconds`, `stop_when`
+        or `collapse_abort` ended between grids would otherwise show an older G than it saved.
+        No GIF frame: the GIF stays the one an uninterrupted run would make."""
+        path = self.run.sample_path(state.step)
+        if not path.exists():
+            images = render(state.sampling_generator, self.fixed_noise, self.config.pixel_range, self.fixed_labels)
+            save_grid(images, path, self.columns)
+
     def state_dict(self) -> dict[str, Tensor]:
         return {"frames": torch.from_numpy(np.stack(self.frames)),  # uint8 (n, grid_size, 28, 28)
                 "steps": torch.tensor(self.frame_steps, dtype=torch.int64)}
