@@ -127,6 +127,8 @@ class Config:
                      OneOf(("mlp", "dcgan", "cmlp", "cdcgan")))
     channels: int = setting(1, "image channels G draws and D reads (784 pixels each); must match the data's: "
                             "1, or 3 for stacked-mnist", POSITIVE)
+    stacked_size: int = setting(128_000, "stacked-mnist: how many 3-digit images the run draws to train on "
+                                "(PacGAN's 128,000); unused by other data", POSITIVE)
     z_dim: int = setting(128, "length of the noise vector z", POSITIVE)
     prior: str = setting("uniform", "p(z): U[-1, 1], N(0, 1), or uniform on the sphere of radius sqrt(z_dim)",
                      OneOf(("uniform", "normal", "sphere")))

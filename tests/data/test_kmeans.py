@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from counterfeit.data.kmeans import kmeans, nearest
+from counterfeit.data.kmeans import kmeans, kmeans_sampled, nearest
 
 
 def blobs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,3 +52,18 @@ def test_every_cluster_is_used_when_points_repeat() -> None:
 def test_more_clusters_than_points_is_refused() -> None:
     with pytest.raises(ValueError, match="4 clusters of 3 points"):
         kmeans(torch.rand(3, 2), 4, seed=0)
+
+
+def test_sampled_fits_a_sample_and_assigns_every_point() -> None:
+    points, truth = blobs()
+    # no more points than the cap: kmeans itself, number for number
+    for a, b in zip(kmeans_sampled(points, 3, seed=4, max_points=120), kmeans(points, 3, seed=4)):
+        assert torch.equal(a, b)
+    centroids, assignment = kmeans_sampled(points, 3, seed=4, max_points=30)
+    assert len(assignment) == 120  # every point assigned, not only the 30 it was fitted on
+    assert torch.equal(assignment, nearest(points, centroids))
+    pairs = set(zip(assignment.tolist(), truth.tolist()))  # a sample of 30 still finds the 3 blobs
+    assert len(pairs) == 3 and len({a for a, _ in pairs}) == 3
+    again = kmeans_sampled(points, 3, seed=4, max_points=30)
+    assert torch.equal(again[0], centroids)  # the sample is drawn from the seed
+    assert not torch.equal(kmeans_sampled(points, 3, seed=5, max_points=30)[0], centroids)

@@ -45,11 +45,13 @@ def test_same_seed_same_images_other_seed_other_images() -> None:
 
 def test_load_dataset_draws_from_the_runs_stacked_stream() -> None:
     dataset = load_dataset("stacked-mnist", seed=7)
-    assert len(dataset) == STACKED_SIZE and dataset.name == "stacked-mnist"
+    assert len(dataset) == STACKED_SIZE == 128_000 and dataset.name == "stacked-mnist"  # PacGAN's size
     expected = stacked_mnist(stream_seed(7, Stream.STACKED))
     assert np.array_equal(dataset.images, expected.images)
-    # 20 images per mode on average: every one of the 1,000 modes is there
+    # 128 images per mode on average: every one of the 1,000 modes is there
     assert len(np.unique(dataset.labels)) == 1000
+    smaller = load_dataset("stacked-mnist", seed=7, stacked_size=20_000)  # config.stacked_size
+    assert len(smaller) == 20_000 and np.array_equal(smaller.images, stacked_mnist(stream_seed(7, Stream.STACKED), 20_000).images)
     assert absolute_data("stacked-mnist") == "stacked-mnist"  # a name, not a path
 
 

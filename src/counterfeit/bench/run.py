@@ -26,7 +26,7 @@ def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, to
              ) -> Callable[[], None]:
     """A step as the loop runs it: a batch (with its labels for a conditional model) from the
     in-memory sampler, then the update."""
-    dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed)
+    dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed, config.stacked_size)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
     sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
                               config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)

@@ -13,7 +13,7 @@ from counterfeit.data.folder import read_image_folder
 from counterfeit.data.idx import read_idx_dataset
 from counterfeit.data.named import KNOWN, identify, load_named
 from counterfeit.data.npz import read_npz
-from counterfeit.data.stacked import STACKED, stacked_mnist
+from counterfeit.data.stacked import STACKED, STACKED_SIZE, stacked_mnist
 from counterfeit.errors import ConfigError
 from counterfeit.seeds import Stream, stream_seed
 
@@ -28,16 +28,16 @@ def absolute_data(data: str | os.PathLike[str]) -> str:
 
 
 def load_dataset(data: str | os.PathLike[str] | None, invert: bool = False, skip_bad: bool = False,
-                 seed: int = 0) -> Dataset:
-    """None or "embedded": the embedded MNIST; "stacked-mnist": 3-channel images of three embedded
-    digits, drawn from the run `seed`'s STACKED stream; a known name ("mnist", "fashion-mnist",
+                 seed: int = 0, stacked_size: int = STACKED_SIZE) -> Dataset:
+    """None or "embedded": the embedded MNIST; "stacked-mnist": `stacked_size` 3-channel images of
+    three embedded digits, drawn from the run `seed`'s STACKED stream; a known name ("mnist", "fashion-mnist",
     "kmnist"): its cached or system-wide copy; a folder: its PNG/JPEG images (`skip_bad`: without
     the files that are not); an .npz (by name or content); else an IDX file. `invert`: 255 - pixels,
     for dark-on-light images (then the data is no longer the known dataset it came from)."""
     if data == STACKED:
         if invert:  # its judge is the MNIST evaluator, which reads light digits on black
             raise ConfigError(f"invert: {STACKED} is light digits on black already; it cannot be inverted")
-        return stacked_mnist(stream_seed(seed, Stream.STACKED))
+        return stacked_mnist(stream_seed(seed, Stream.STACKED), stacked_size)
     dataset = _load(data, skip_bad)
     if not invert:
         return dataset

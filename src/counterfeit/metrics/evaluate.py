@@ -184,7 +184,7 @@ def evaluate_path(path: str | Path, n: int | None = None, seed: int = 0, data: s
         return evaluate_images(images, str(path), dataset, n, evaluator, train_command(data, invert, skip_bad))
     generator, config = load_generator(path)
     data, invert, skip_bad = data or config.data, invert or config.invert, skip_bad or config.skip_bad
-    dataset = load_dataset(data, invert, skip_bad, config.seed)
+    dataset = load_dataset(data, invert, skip_bad, config.seed, config.stacked_size)
     evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
     n = n or default_n(config.channels)
     images = generate(generator, config, n, seed=seed)  # conditional: classes 0-9 in turn

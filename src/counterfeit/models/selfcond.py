@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from counterfeit.data.kmeans import kmeans, nearest
+from counterfeit.data.kmeans import kmeans_sampled, nearest
 from counterfeit.models.conditional import ConditionalDiscriminator, one_hot
 from counterfeit.priors import MARGINAL_CDFS
 
@@ -61,9 +61,10 @@ class ClusterDiscriminator(ConditionalDiscriminator):
 @torch.no_grad()
 def fit_clusters(generator: ClusterGenerator, discriminator: ClusterDiscriminator, pixels: Tensor,
                  seed: int) -> Tensor:
-    """k-means of the training images `pixels` (N, C, 28, 28) into G's number of clusters: D gets
-    the centroids, G the clusters' shares. Returns each image's cluster (N,)."""
-    centroids, assignment = kmeans(pixels.flatten(1).float(), generator.clusters, seed)
+    """k-means of the training images `pixels` (N, C, 28, 28) (of a sample of them, for large sets)
+    into G's number of clusters: D gets the centroids, G the clusters' shares of all N images.
+    Returns each image's cluster (N,)."""
+    centroids, assignment = kmeans_sampled(pixels.flatten(1).float(), generator.clusters, seed)
     counts = torch.bincount(assignment, minlength=generator.clusters).double()
     discriminator.centroids.copy_(centroids)
     cdf = (counts.cumsum(0) / counts.sum()).float()
