@@ -51,14 +51,23 @@ def kmeans(points: Tensor, k: int, seed: int) -> tuple[Tensor, Tensor]:
 def _plus_plus(points: Tensor, k: int, rng: torch.Generator) -> Tensor:
     """k seeds: the first uniform, each next one drawn with probability proportional to its squared
     distance from the nearest seed so far."""
+    # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2: one pass over the points per seed (a matrix-vector
+    # product), where the difference, its square and their sum took three, and two N x D temporaries
+    norms = points.square().sum(1)  # (N,)
+
+    def squared_distances(index: int) -> Tensor:
+        distance = (norms - 2 * (points @ points[index]) + norms[index]).clamp_min_(0)  # rounding: never < 0
+        distance[index] = 0  # exactly: a seed is never drawn twice
+        return distance
+
     chosen = [int(torch.randint(len(points), (1,), generator=rng, device=points.device))]
-    distance = (points - points[chosen[0]]).square().sum(1)  # (N,)
+    distance = squared_distances(chosen[0])  # (N,)
     for _ in range(k - 1):
         total = distance.sum()
         index = int(torch.multinomial(distance / total, 1, generator=rng)) if total > 0 \
             else int(distance.argmax())  # fewer distinct points than k: any will do
         chosen.append(index)
-        distance = torch.minimum(distance, (points - points[index]).square().sum(1))
+        distance = torch.minimum(distance, squared_distances(index))
     return points[chosen].clone()
 
 
