@@ -30,6 +30,16 @@ def test_stacked_variants_are_judged_by_their_modes_by_default(tmp_path: Path) -
     assert load_experiment(path).evaluation.metrics == ("modes_covered", "mode_kl")
 
 
+def test_a_conditional_threshold_on_the_worst_digit(tmp_path: Path) -> None:
+    path = tmp_path / "cdcgan.toml"  # the time-to-quality target of cdcgan: every digit drawn as asked
+    path.write_text('preset = "cdcgan"\nseeds = [0]\n[budget]\nsteps = 10\n[eval]\n'
+                    'threshold = { cond_accuracy_min = 0.97 }\n[[variants]]\nname = "cdcgan"\n')
+    evaluation = load_experiment(path).evaluation
+    assert (evaluation.threshold.metric, evaluation.threshold.direction) == ("cond_accuracy_min", "higher")
+    assert evaluation.threshold.reached(0.975) and not evaluation.threshold.reached(0.965)
+    assert evaluation.metrics[-2:] == ("cond_accuracy", "cond_accuracy_min")  # judged at the end too
+
+
 def test_seconds_budget_and_a_variant_preset(tmp_path: Path) -> None:
     path = tmp_path / "equal_time.toml"
     path.write_text('preset = "mlp2"\nseeds = [3, 4, 5]\n[budget]\nseconds = 90\n'

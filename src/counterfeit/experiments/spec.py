@@ -46,7 +46,7 @@ from counterfeit.errors import ConfigError
 from counterfeit.metrics.registry import FAST, METRICS
 
 # The quantities a conditional run adds (metrics/conditional.py), and which way is better.
-CONDITIONAL_METRICS = {"cond_accuracy": "higher"}
+CONDITIONAL_METRICS = {"cond_accuracy": "higher", "cond_accuracy_min": "higher"}  # overall, worst digit
 DEFAULT_METRICS = ("fid", "precision", "recall", "coverage", "classes_covered")
 STACKED_METRICS = ("modes_covered", "mode_kl")
 # A seconds budget leaves the step count open: this cap is never meant to be reached.
