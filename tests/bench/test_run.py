@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from counterfeit.bench import bench
 from counterfeit.bench.timing import interleave, median_ratio
@@ -76,3 +77,20 @@ def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixtur
 def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--preset", "nope", "--seconds", "0.1"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted() -> None:
+    """As in a fresh run: D sorts real images into the k-means clusters, not all into cluster 0."""
+    from counterfeit.bench.run import _stepper
+    from counterfeit.train.state import build_state
+    from counterfeit.train.step import make_step
+
+    config = resolve(preset="best", overrides={"g_hidden": [8, 4], "d_hidden": [4, 8], "clusters": 5,
+                                                "batch_size": 16})
+    state = build_state(config)
+    assert not state.discriminator.centroids.any()  # unfitted: every image is nearest to cluster 0
+    step = _stepper(config, state, make_step(state))
+    assert state.discriminator.centroids.any() and state.generator.cluster_cdf[-1] == 1.0
+    clusters = state.discriminator.clusters_of(torch.rand(64, 1, 28, 28) * 2 - 1)
+    assert len(clusters.unique()) > 1
+    step()  # and the step runs with them

@@ -17,6 +17,7 @@ from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.models.selfcond import fit_clusters
 from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import make_step
@@ -25,11 +26,14 @@ from counterfeit.train.step import make_step
 def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, torch.Tensor | None], Any]
              ) -> Callable[[], None]:
     """A step as the loop runs it: a batch (with its labels for a conditional model) from the
-    in-memory sampler, then the update."""
+    in-memory sampler, then the update. A self-conditioned model's clusters are fitted first, as a
+    fresh run's are, so D sorts the real images into clusters as in training, not all into one."""
     dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed, config.stacked_size)
     labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
-    sampler = InMemorySampler(to_pixels(dataset.images, config.pixel_range).to(state.device),
-                              config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
+    pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
+    if config.clusters:
+        fit_clusters(state.generator, state.discriminator, pixels, stream_seed(config.seed, Stream.CLUSTERS))
+    sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
     return lambda: step(*sampler.next_labelled())
 
 
