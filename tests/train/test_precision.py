@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from counterfeit import hardware
-from counterfeit.config import resolve
+from counterfeit.config import ConfigError, resolve, to_dict
 from counterfeit.rundir import load_run_config
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.fast import MLPStep
@@ -117,3 +117,9 @@ def test_resume_keeps_the_recorded_precision_instead_of_probing(tmp_path: Path, 
     assert built == ["bf16"]
     assert "emulates" in capsys.readouterr().err
     assert load_run_config(run).precision == "bf16"
+    # the whole config given again, precision = "auto" as first asked (an experiment resuming its
+    # runs does this): auto means the run's own resolution, here bf16, not this machine's fp32
+    resume(run, {**to_dict(config), "steps": 8}, quiet=True)
+    assert built == ["bf16", "bf16"] and load_run_config(run).precision == "bf16"
+    with pytest.raises(ConfigError, match="precision = 'fp32'"):  # an explicit other precision: another run
+        resume(run, {"precision": "fp32", "steps": 10}, quiet=True)

@@ -35,6 +35,8 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     if not is_run_dir(run_path):
         raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
     saved = load_run_config(run_path)
+    if overrides.get("precision") == "auto":  # resolved once, when the run started: its record is the answer
+        overrides = {**overrides, "precision": saved.precision}
     if "data" in overrides:
         overrides = {**overrides, "data": _given_data(overrides["data"], saved.data)}
     wanted = saved.replace(**steps_turn_off_epochs(overrides)) if overrides else saved
