@@ -15,8 +15,8 @@ from counterfeit.experiments.outcomes import Outcome
 from counterfeit.experiments.stats import mean_interval
 from counterfeit.viz.plots import pyplot, save_figure
 
-PANELS = ("fid", "precision", "recall", "classes_covered", "class_kl", "diversity", "cond_accuracy", "modes_covered",
-          "mode_kl")
+PANELS = ("fid", "precision", "recall", "classes_covered", "class_kl", "diversity", "cond_accuracy",
+          "cond_accuracy_min", "modes_covered", "mode_kl")
 LOG_SCALE = ("fid", "mode_kl")
 
 

@@ -26,7 +26,8 @@ FORMAT = "counterfeit-experiment-summary-1"
 EFFORT = {"seconds": "lower", "steps": None, "images_seen": None}
 CROSSING = ("steps", "images_seen", "seconds")  # where a run first got past the threshold
 LABELS = {"seconds": "wall-clock s", "steps": "steps", "images_seen": "images seen",
-          "classes_covered": "classes", "cond_accuracy": "cond. accuracy"}
+          "classes_covered": "classes", "cond_accuracy": "cond. accuracy",
+          "cond_accuracy_min": "worst digit"}
 
 
 def summarize(root: Path) -> dict[str, Any]:
