@@ -19,8 +19,8 @@ NUM_MODES = 10**CHANNELS
 # The training set of PacGAN's Stacked MNIST (Lin et al. 2018, Table 2: 128,000 images, judged on
 # 26,000 samples). Its size matters to mode_kl: a finite set's own mode histogram is not flat, and a
 # G that learnt the set perfectly would inherit that. At 20,000 images (this module's first size)
-# the set itself, resampled to 26,000 and read by the evaluator, scores KL 0.050-0.056 against
-# the fresh-data floor's 0.027; at 128,000 it adds only about 0.004. The cost is memory: 301 MB as
+# the set itself, resampled to 26,000 and read by the evaluator, scores KL 0.050-0.058 against
+# the fresh-data floor's 0.027; at 128,000, 0.027-0.032 (scripts/stacked_set_kl.py, seeds 0-2). The cost is memory: 301 MB as
 # uint8, 1.2 GB as the float32 batch pool (config.stacked_size sets it).
 STACKED_SIZE = 128_000
 MODE_WEIGHTS = np.array([100, 10, 1], np.int64)  # channel c's digit is mode // 10^(2 - c) % 10

@@ -41,7 +41,7 @@ class Snapshots:
         png, frame = due(step, config.sample_every, config.steps), due(step, config.frame_every, config.steps)
         if not (png or frame):
             return
-        images = render(state.sampling_generator, self.fixed_noise, config.pixel_range, self.fixed_labels)
+        images = self._images(state)
         if png:
             save_grid(images, self.run.sample_path(step), self.columns)
         if frame:
@@ -54,8 +54,11 @@ class Snapshots:
         No GIF frame: the GIF stays the one an uninterrupted run would make."""
         path = self.run.sample_path(state.step)
         if not path.exists():
-            images = render(state.sampling_generator, self.fixed_noise, self.config.pixel_range, self.fixed_labels)
-            save_grid(images, path, self.columns)
+            save_grid(self._images(state), path, self.columns)
+
+    def _images(self, state: TrainState) -> np.ndarray:
+        """G (the EMA's when on) on the fixed noise: uint8 (grid_size, 28, 28), or (grid_size, C, 28, 28)."""
+        return render(state.sampling_generator, self.fixed_noise, self.config.pixel_range, self.fixed_labels)
 
     def state_dict(self) -> dict[str, Tensor]:
         return {"frames": torch.from_numpy(np.stack(self.frames)),  # uint8 (n, grid_size, 28, 28)
