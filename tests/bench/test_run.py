@@ -81,7 +81,7 @@ def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted() -> None:
     """As in a fresh run: D sorts real images into the k-means clusters, not all into cluster 0."""
-    from counterfeit.bench.run import _stepper
+    from counterfeit.bench.run import _real_images, _stepper
     from counterfeit.train.state import build_state
     from counterfeit.train.step import make_step
 
@@ -89,7 +89,7 @@ def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted() -> None:
                                                 "batch_size": 16})
     state = build_state(config)
     assert not state.discriminator.centroids.any()  # unfitted: every image is nearest to cluster 0
-    step = _stepper(config, state, make_step(state))
+    step = _stepper(config, state, make_step(state), _real_images(config, state.device))
     assert state.discriminator.centroids.any() and state.generator.cluster_cdf[-1] == 1.0
     clusters = state.discriminator.clusters_of(torch.rand(64, 1, 28, 28) * 2 - 1)
     assert len(clusters.unique()) > 1

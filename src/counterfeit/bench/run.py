@@ -23,14 +23,21 @@ from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import make_step
 
 
-def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, torch.Tensor | None], Any]
-             ) -> Callable[[], None]:
-    """A step as the loop runs it: a batch (with its labels for a conditional model) from the
-    in-memory sampler, then the update. A self-conditioned model's clusters are fitted first, as a
-    fresh run's are, so D sorts the real images into clusters as in training, not all into one."""
+def _real_images(config: Config, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The config's training images as the loop holds them (and their labels for a conditional
+    model): loaded once per config, shared by its steppers (stacked-mnist's pool is 1.2 GB)."""
     dataset = load_dataset(config.data, config.invert, config.skip_bad, config.seed, config.stacked_size)
-    labels = torch.from_numpy(dataset.labels).to(state.device) if config.conditional else None
-    pixels = to_pixels(dataset.images, config.pixel_range).to(state.device)
+    labels = torch.from_numpy(dataset.labels).to(device) if config.conditional else None
+    return to_pixels(dataset.images, config.pixel_range).to(device), labels
+
+
+def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, torch.Tensor | None], Any],
+             real: tuple[torch.Tensor, torch.Tensor | None]) -> Callable[[], None]:
+    """A step as the loop runs it: a batch of the `real` images (with their labels for a
+    conditional model) from the in-memory sampler, then the update. A self-conditioned model's
+    clusters are fitted first, as a fresh run's are, so D sorts the real images into clusters as in
+    training, not all into one."""
+    pixels, labels = real
     if config.clusters:
         fit_clusters(state.generator, state.discriminator, pixels, stream_seed(config.seed, Stream.CLUSTERS))
     sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
@@ -59,14 +66,17 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
         torch.set_num_threads(threads)
     candidates: dict[str, Callable[[], object]] = {"roofline": ROOFLINE.runner()}
     for i, config in enumerate(configs):
+        real = None
         for precision in precisions:
             variant = config.replace(precision=precision)
             ours = build_state(variant)
+            real = real or _real_images(config, ours.device)
             candidates[f"{i}/{precision}/floor"] = floor_runner(step_products(variant))
-            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours)), ours.device)
+            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours), real), ours.device)
         reference = textbook_state(config.replace(precision="fp32"))
+        real = real or _real_images(config, reference.device)
         textbook = partial(_textbook_call, reference)
-        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook), reference.device)
+        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook, real), reference.device)
     samples = interleave(candidates, seconds, rounds)
     times = {name: statistics.median(values) for name, values in samples.items()}
     roofline = ROOFLINE.flops / times["roofline"] / 1e9
