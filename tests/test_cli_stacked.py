@@ -41,10 +41,12 @@ def test_train_watch_sample_and_eval_a_stacked_run(tmp_path: Path, capsys: pytes
     assert main(["eval", str(run), "-n", "300", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == report["n_floor"] == 300 and report["n_reference"] == 0
-    assert set(report["metrics"]) == set(report["floor"]) == {"modes_covered", "mode_kl"}
+    assert set(report["metrics"]) == set(report["floor"]) == {"modes_covered", "mode_kl", "channel_kl", "unclear_reads"}
     # 300 real images of 1,000 modes: at most 300 modes, mostly distinct; KL at least ln(1000/300)
     assert 250 <= report["floor"]["modes_covered"] <= 300
     assert report["floor"]["mode_kl"] >= np.log(1000 / 300) - 1e-9
+    assert 0 <= report["floor"]["channel_kl"] < report["floor"]["mode_kl"]  # 900 reads of 10 digits: near flat
+    assert 0 <= report["floor"]["unclear_reads"] < 0.25  # real digits are mostly read with confidence
     assert (run / "eval.json").exists()
 
     assert main(["eval", str(run), "-n", "300"]) == 0  # the table says what is left out, and why

@@ -270,7 +270,8 @@ def cmd_evaluator_info(args: argparse.Namespace) -> int:
 def cmd_experiment_run(args: argparse.Namespace) -> int:
     from counterfeit.experiments.runner import run_experiment
 
-    root = run_experiment(args.file, out=args.out, workers=args.workers, backend=args.backend, address=args.address)
+    root = run_experiment(args.file, out=args.out, workers=args.workers, backend=args.backend, address=args.address,
+                          retry_failed=args.retry_failed)
     print(root)
     return 0
 
@@ -513,8 +514,10 @@ docs/experiments.md.""", """\
     ex_run = _command(experiment_sub, "run", "run (or continue) every variant and seed of an experiment file", """\
 Run every (variant, seed) of FILE.toml not yet done, on worker processes or Ray, then write
 summary.json, summary.md and curves.png. The same command again continues: done and failed runs
-stay, interrupted ones resume from their checkpoints. Prints the experiment directory.""", """\
+stay (failed ones run again with --retry-failed), interrupted ones resume from their checkpoints.
+Prints the experiment directory.""", """\
   counterfeit experiment run experiments/f_which_model.toml --workers 2
+  counterfeit experiment run experiments/f_which_model.toml --retry-failed
   counterfeit experiment run my.toml --backend ray --address 10.0.0.1:6379 --out /shared/my""")
     ex_run.add_argument("file", type=Path, metavar="FILE.toml")
     ex_run.add_argument("--out", type=Path, help="experiment directory (default runs/experiments/<file name>)")
@@ -523,6 +526,9 @@ stay, interrupted ones resume from their checkpoints. Prints the experiment dire
     ex_run.add_argument("--backend", choices=["local", "ray"], default="local",
                         help="local: worker processes here (default); ray: Ray tasks (pip install 'counterfeit[ray]')")
     ex_run.add_argument("--address", help="--backend ray: the cluster to join (default: start a local instance)")
+    ex_run.add_argument("--retry-failed", action="store_true",
+                        help="run failed runs again (from their checkpoints); each failure's result.json is kept "
+                             "as result.failed.json")
     ex_run.set_defaults(func=cmd_experiment_run)
     ex_summary = _command(experiment_sub, "summary", "(re)write and print an experiment directory's summary", """\
 Rewrite DIR's summary.json, summary.md and curves.png from its runs as they are now (finished or

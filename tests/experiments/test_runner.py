@@ -144,3 +144,31 @@ def test_failed_runs_are_recorded_counted_and_not_retried(tiny_text: str, tmp_pa
     assert [e["to_run"] for e in read_events(root) if e["event"] == "begin"] == [
         ["base/seed-0", "wide/seed-0", "diverges/seed-0"], []]
     assert json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text()) == result
+
+
+def test_retry_failed_runs_them_again_and_keeps_each_failure(tiny_text: str, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    diverging = '\n[[variants]]\nname = "diverges"\nset = { lr_g = 1e30, lr_d = 1e30 }\n'
+    path = tmp_path / "nan.toml"
+    path.write_text(tiny_text.replace("seeds = [0, 1]", "seeds = [0]") + diverging)
+    root = run_experiment(path, out=tmp_path / "exp", workers=1, log=quiet)
+    first = json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text())
+    done = json.loads((root / "base/seed-0" / RESULT_FILE).read_text())
+    # A failure that a fix has since removed: a done run recorded as failed, as a bug would leave it
+    forged = {"status": "failed", "message": "RuntimeError: a bug since fixed"}
+    (root / "base/seed-0" / RESULT_FILE).write_text(json.dumps(forged))
+    assert main(["experiment", "run", str(path), "--out", str(root), "--workers", "1", "--retry-failed"]) == 0
+    capsys.readouterr()
+    events = read_events(root)
+    assert [e["run"] for e in events if e["event"] == "retry"] == ["base/seed-0", "diverges/seed-0"]
+    assert [e["to_run"] for e in events if e["event"] == "begin"][-1] == ["base/seed-0", "diverges/seed-0"]
+    # the fixed run is done again, judged as before (it had finished: resume leaves it as it was)
+    again = json.loads((root / "base/seed-0" / RESULT_FILE).read_text())
+    assert again["status"] == "done" and again["eval"]["metrics"] == done["eval"]["metrics"]
+    assert json.loads((root / "base/seed-0" / "result.failed.json").read_text()) == forged
+    # the NaN run fails again, the same way; its first failure is kept beside the new one
+    assert json.loads((root / "diverges/seed-0" / RESULT_FILE).read_text())["message"] == first["message"]
+    assert json.loads((root / "diverges/seed-0" / "result.failed.json").read_text()) == first
+    assert json.loads((root / SUMMARY_JSON).read_text())["runs"]["done"] == 2
+    run_experiment(path, out=root, workers=1, log=quiet, retry_failed=True)  # a second retry: a second file
+    assert (root / "diverges/seed-0" / "result.failed-2.json").exists()

@@ -11,7 +11,7 @@ from counterfeit.metrics import registry
 def test_every_metric_is_registered_once_in_table_order() -> None:
     assert list(registry.METRICS) == ["fid", "kid", "kid_std", "classifier_score", "precision", "recall", "density",
                                       "coverage", "classes_covered", "class_kl", "memorisation", "diversity",
-                                      "modes_covered", "mode_kl"]
+                                      "modes_covered", "mode_kl", "channel_kl", "unclear_reads"]
     assert set(registry.FAST) <= set(registry.METRICS)
 
 

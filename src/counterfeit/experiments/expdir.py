@@ -5,6 +5,7 @@
     events.jsonl                one line per invocation and per run that ended (done, failed, interrupted)
     <variant>/seed-<s>/         an ordinary run directory (`eval`, `sample`, `--resume` work on it),
                                 plus result.json once the run is done or has failed
+                                (result.failed*.json: failures that --retry-failed set aside)
     summary.json, summary.md, curves.png
 
 A directory holding anything else is refused untouched, and so is one holding this experiment
@@ -115,6 +116,17 @@ def read_result(run: Path) -> dict[str, Any] | None:
     """A run's result.json (written atomically, so whole or absent)."""
     path = run / RESULT_FILE
     return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def retire_failure(run: Path) -> Path:
+    """Moves a failed run's result.json aside (result.failed.json, then .failed-2.json, ...), so the
+    run counts as interrupted (or pending) and runs again; the failure stays on record beside it."""
+    target, n = run / "result.failed.json", 1
+    while target.exists():
+        n += 1
+        target = run / f"result.failed-{n}.json"
+    (run / RESULT_FILE).rename(target)
+    return target
 
 
 def run_status(run: Path) -> str:

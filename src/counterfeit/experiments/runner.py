@@ -1,6 +1,7 @@
 """`counterfeit experiment run FILE.toml`: every (variant, seed) run of an experiment, on worker
 processes or Ray, then the summary. Running the same command again continues: done and failed
-runs are kept as they are, interrupted ones resume from their checkpoints, the rest start.
+runs are kept as they are (failed ones run again with `retry_failed`, say after a fix),
+interrupted ones resume from their checkpoints, the rest start.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Callable
 from counterfeit.errors import UserError
 from counterfeit.experiments.backends import require_ray, run_local, run_ray
 from counterfeit.experiments.execute import RunTask
-from counterfeit.experiments.expdir import append_event, default_out, open_experiment, run_path, run_status
+from counterfeit.experiments.expdir import (append_event, default_out, open_experiment, retire_failure, run_path,
+                                            run_status)
 from counterfeit.experiments.spec import Experiment, load_experiment
 from counterfeit.experiments.summary import write_summary
 from counterfeit.train.interrupt import TrainingStopped
@@ -60,7 +62,8 @@ def _stderr(line: str) -> None:
 
 
 def run_experiment(file: str | Path, out: str | Path | None = None, workers: int | None = None,
-                   backend: str = "local", address: str | None = None, log: Log = _stderr) -> Path:
+                   backend: str = "local", address: str | None = None, log: Log = _stderr,
+                   retry_failed: bool = False) -> Path:
     """Every check first (the file, the options, the directory), then the runs; returns the
     experiment directory, whose summary is written at the end."""
     experiment = load_experiment(file)
@@ -74,6 +77,11 @@ def run_experiment(file: str | Path, out: str | Path | None = None, workers: int
     open_experiment(root, experiment)
     with run_lock(root):  # one runner per experiment directory
         runs = plan(experiment, root)
+        if retry_failed:
+            for run in (r for r in runs if r.status == "failed"):
+                kept = retire_failure(run.path)
+                append_event(root, {"event": "retry", "run": run.label, "failure": kept.name})
+            runs = plan(experiment, root)
         todo = [r for r in runs if r.status in ("pending", "interrupted")]
         if workers is None and not (backend == "ray" and address):
             workers = max(1, usable_cpus() // experiment.threads)

@@ -17,7 +17,7 @@ from counterfeit.metrics.features import FeatureSet
 from counterfeit.metrics.fid import frechet_distance, gaussian_stats
 from counterfeit.metrics.kid import kid
 from counterfeit.metrics.memorisation import diversity, memorisation_ratio
-from counterfeit.metrics.modes import mode_kl, modes_covered, modes_of
+from counterfeit.metrics.modes import channel_kl, mode_kl, modes_covered, modes_of, unclear_reads
 from counterfeit.metrics.prdc import prdc
 from counterfeit.metrics.reference import Reference
 
@@ -93,10 +93,14 @@ def _diversity(s: FeatureSet, r: Reference) -> dict[str, float]:
 
 
 @registers(("modes_covered", "modes covered (of 1,000)", "higher (max 1000)"),
-           ("mode_kl", "mode KL(samples || uniform)", "lower"), channels=STACKED_CHANNELS)
+           ("mode_kl", "mode KL(samples || uniform)", "lower"),
+           ("channel_kl", "  digit KL per channel, summed", "lower"),
+           ("unclear_reads", "  channels read with confidence < 0.9", "lower"), channels=STACKED_CHANNELS)
 def _modes(s: FeatureSet, r: Reference | None) -> dict[str, float]:
-    modes = modes_of(s.probs.argmax(1).view(-1, s.channels))  # (N,): the digits read in each channel
-    return {"modes_covered": modes_covered(modes, NUM_MODES), "mode_kl": mode_kl(modes, NUM_MODES)}
+    digits = s.probs.argmax(1).view(-1, s.channels)  # (N, C): the digit read in each channel
+    modes = modes_of(digits)
+    return {"modes_covered": modes_covered(modes, NUM_MODES), "mode_kl": mode_kl(modes, NUM_MODES),
+            "channel_kl": channel_kl(digits), "unclear_reads": unclear_reads(s.probs)}
 
 
 # What training logs every `eval_every` steps: cheap, and what collapse detection reads (grey
