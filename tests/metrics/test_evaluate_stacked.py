@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -32,3 +34,19 @@ def test_floor_is_fresh_real_images_and_cached(monkeypatch: pytest.MonkeyPatch) 
 def test_stacked_samples_against_grey_data_is_an_error() -> None:
     with pytest.raises(UserError, match="3-channel images cannot be judged against the 1-channel"):
         evaluate.evaluate_images(np.zeros((30, 3, 28, 28), np.uint8), "samples.npz", load_dataset(None))
+
+
+
+@pytest.mark.parametrize("data, dropped", [("stacked-mnist", "channel_kl"), (None, "diversity")])
+def test_a_cached_floor_missing_a_metric_is_computed_again(data: str | None, dropped: str) -> None:
+    """A floor cached before a metric existed must not reach a table without that metric's floor."""
+    dataset, evaluator = load_dataset(data, seed=5), load_evaluator()
+    first = evaluate.real_data(dataset, evaluator, 300, seed=5)
+    path = (evaluate.cache.cache_path("stacked-floor", evaluator.sha256, 300, stream_seed(5, Stream.STACKED_FLOOR))
+            if data else evaluate.cache.cache_path("real", dataset.fingerprint, evaluator.sha256, 300))
+    arrays = dict(np.load(path))
+    older = {k: v for k, v in first.floor.items() if k != dropped}  # as a version before `dropped` wrote it
+    np.savez(path, **{**arrays, "floor": np.array(json.dumps(older))})
+    again = evaluate.real_data(dataset, evaluator, 300, seed=5)
+    assert set(again.floor) == set(first.floor) and again.floor[dropped] == pytest.approx(first.floor[dropped])
+    assert dropped in json.loads(str(np.load(path)["floor"]))  # stored over the old entry

@@ -23,7 +23,7 @@ from counterfeit.metrics.evaluator_store import require_evaluator, train_command
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.prdc import K_DENSITY_COVERAGE
 from counterfeit.metrics.reference import Reference, build_reference, pixels_of, real_images
-from counterfeit.metrics.registry import METRICS, MNIST_ALIASES, compute
+from counterfeit.metrics.registry import METRICS, MNIST_ALIASES, compute, keys_for
 from counterfeit.rundir import EVAL_FILE
 from counterfeit.sampling import generate, load_generator
 from counterfeit.seeds import Stream, stream_seed
@@ -62,7 +62,7 @@ def real_data(dataset: Dataset, evaluator: Evaluator, n: int, seed: int = 0) -> 
         raise DataError(f"{dataset.source}: {len(dataset)} images leave too few held out to compare with")
     path = cache.cache_path("real", dataset.fingerprint, evaluator.sha256, n)
     arrays = cache.load(path)
-    if arrays is not None and "floor" in arrays:
+    if arrays is not None and "floor" in arrays and _complete(json.loads(str(arrays["floor"])), dataset.channels):
         reference = Reference.from_arrays(arrays, pixels_of(train_images), pixels_of(heldout_images))
         return RealData(reference, json.loads(str(arrays["floor"])), dataset.source, len(reference.heldout))
     reference = build_reference(train_images, heldout_images, evaluator)
@@ -78,12 +78,17 @@ def stacked_floor(dataset: Dataset, evaluator: Evaluator, n: int, floor_seed: in
         raise DataError(f"{dataset.source}: {dataset.channels}-channel data other than {STACKED} has no evaluator")
     path = cache.cache_path("stacked-floor", evaluator.sha256, n, floor_seed)
     arrays = cache.load(path)
-    if arrays is not None:
-        floor = json.loads(str(arrays["floor"]))
-    else:
+    floor = json.loads(str(arrays["floor"])) if arrays is not None else {}
+    if not _complete(floor, dataset.channels):
         floor = compute(extract(evaluator, stacked_mnist(floor_seed, n).images), None)
         cache.store(path, {"floor": np.array(json.dumps(floor))})
     return RealData(None, floor, dataset.source, n, f"fresh real stacked images (seed {floor_seed})")
+
+
+def _complete(floor: dict[str, float], channels: int) -> bool:
+    """Whether a cached floor has every metric of its kind: one cached before a metric was added
+    is computed again (and stored over), so no table meets a metric without its floor."""
+    return set(keys_for(channels)) <= set(floor)
 
 
 @dataclass(frozen=True)
