@@ -79,7 +79,7 @@ def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> N
     assert "nope" in capsys.readouterr().err
 
 
-def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted() -> None:
+def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in a fresh run: D sorts real images into the k-means clusters, not all into cluster 0."""
     from counterfeit.bench.run import _real_images, _stepper
     from counterfeit.train.state import build_state
@@ -94,3 +94,10 @@ def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted() -> None:
     clusters = state.discriminator.clusters_of(torch.rand(64, 1, 28, 28) * 2 - 1)
     assert len(clusters.unique()) > 1
     step()  # and the step runs with them
+    # another stepper of the config (another precision, the textbook) gets the same fit, copied, not refitted
+    from counterfeit.bench import run
+    monkeypatch.setattr(run, "fit_clusters", lambda *args: pytest.fail("k-means fitted twice for one config"))
+    other = build_state(config)
+    _stepper(config, other, make_step(other), _real_images(config, other.device), fitted=state)
+    assert torch.equal(other.discriminator.centroids, state.discriminator.centroids)
+    assert torch.equal(other.generator.cluster_cdf, state.generator.cluster_cdf)

@@ -32,14 +32,18 @@ def _real_images(config: Config, device: torch.device) -> tuple[torch.Tensor, to
 
 
 def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, torch.Tensor | None], Any],
-             real: tuple[torch.Tensor, torch.Tensor | None]) -> Callable[[], None]:
+             real: tuple[torch.Tensor, torch.Tensor | None], fitted: TrainState | None = None) -> Callable[[], None]:
     """A step as the loop runs it: a batch of the `real` images (with their labels for a
     conditional model) from the in-memory sampler, then the update. A self-conditioned model's
     clusters are fitted first, as a fresh run's are, so D sorts the real images into clusters as in
-    training, not all into one."""
+    training, not all into one; or copied from `fitted`, a state of the same config already fitted
+    (k-means is the same fit for every precision, and takes seconds)."""
     pixels, labels = real
-    if config.clusters:
+    if config.clusters and fitted is None:
         fit_clusters(state.generator, state.discriminator, pixels, stream_seed(config.seed, Stream.CLUSTERS))
+    elif config.clusters:
+        state.generator.cluster_cdf.copy_(fitted.generator.cluster_cdf)
+        state.discriminator.centroids.copy_(fitted.discriminator.centroids)
     sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
     return lambda: step(*sampler.next_labelled())
 
@@ -66,17 +70,19 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
         torch.set_num_threads(threads)
     candidates: dict[str, Callable[[], object]] = {"roofline": ROOFLINE.runner()}
     for i, config in enumerate(configs):
-        real = None
+        real, fitted = None, None
         for precision in precisions:
             variant = config.replace(precision=precision)
             ours = build_state(variant)
             real = real or _real_images(config, ours.device)
             candidates[f"{i}/{precision}/floor"] = floor_runner(step_products(variant))
-            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours), real), ours.device)
+            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours), real, fitted),
+                                                          ours.device)
+            fitted = fitted or ours
         reference = textbook_state(config.replace(precision="fp32"))
         real = real or _real_images(config, reference.device)
         textbook = partial(_textbook_call, reference)
-        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook, real), reference.device)
+        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook, real, fitted), reference.device)
     samples = interleave(candidates, seconds, rounds)
     times = {name: statistics.median(values) for name, values in samples.items()}
     roofline = ROOFLINE.flops / times["roofline"] / 1e9
