@@ -169,6 +169,8 @@ class Config:
                             NOT_NEGATIVE)
     lr_g: float = setting(1e-4, "G's Adam learning rate", POSITIVE)
     lr_d: float = setting(5e-4, "D's Adam learning rate", POSITIVE)
+    lr_decay: float = setting(0.0, "the last fraction of `steps` over which both learning rates fall "
+                              "linearly towards 0; 0 = constant rates", FRACTION)
     betas: tuple[float, float] = setting((0.9, 0.999), "Adam's beta1, beta2 (both networks)", FRACTION)
     adam_eps: float = setting(1e-8, "Adam's epsilon (both networks)", POSITIVE)
     batch_size: int = setting(256, "real images per D update, fakes per G update", POSITIVE)

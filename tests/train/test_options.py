@@ -16,7 +16,7 @@ from counterfeit.config import parse_set, resolve, resolve_epochs
 from counterfeit.losses import LOSSES
 from counterfeit.train import snapshots
 from counterfeit.train.loop import train
-from counterfeit.train.state import build_state
+from counterfeit.train.state import build_state, lr_scale
 from counterfeit.train.step import make_step
 
 FEW = {"steps": "3", "log_every": "1"}
@@ -48,6 +48,33 @@ def test_learning_rates_and_betas_reach_the_optimisers() -> None:
     state = build_state(resolve(preset="tiny", overrides=parse_set(["lr_g=3e-4", "lr_d=7e-4", "betas=0.5,0.99"])))
     assert state.g_opt.param_groups[0]["lr"] == 3e-4 and state.d_opt.param_groups[0]["lr"] == 7e-4
     assert state.g_opt.param_groups[0]["betas"] == (0.5, 0.99) == state.d_opt.param_groups[0]["betas"]
+
+
+def test_lr_scale_by_hand() -> None:
+    # 100 steps, the last quarter decays: 1 through step 75, then (100 - t) / 25
+    assert [lr_scale(t, 100, 0.25) for t in (0, 74, 75, 76, 90, 99)] == [1, 1, 1, 24 / 25, 10 / 25, 1 / 25]
+    assert lr_scale(100, 100, 0.25) == 0.0 and lr_scale(7, 100, 0.0) == 1.0  # past the end; off
+
+
+@pytest.mark.parametrize("model", [{}, {"model": "dcgan", "g_hidden": "8,4", "d_hidden": "4,8", "g_output": "tanh",
+                                     "init": "dcgan-normal"}],
+                         ids=["hand-written mlp step", "autograd conv step"])
+def test_lr_decay_scales_each_update_it_reaches(model: dict[str, str]) -> None:
+    """Two runs alike until the decay starts; in its first step (t = 6 of 10, scale 4/5) Adam moves
+    every weight of D, updated first, 4/5 as far as with constant rates (same gradients, same moments)."""
+    real = torch.rand(32, 1, 28, 28)
+    runs = {}
+    for decay in ("0", "0.5"):
+        state = build_state(resolve(preset="tiny", overrides={**model, "steps": "10", "lr_decay": decay}))
+        step = make_step(state)
+        for _ in range(6):
+            step(real)
+        assert state.d_opt.param_groups[0]["lr"] == state.config.lr_d * (0.8 if decay == "0.5" else 1)
+        before = [p.detach().clone() for p in state.discriminator.parameters()]
+        step(real)
+        runs[decay] = [p.detach() - b for p, b in zip(state.discriminator.parameters(), before)]
+    for constant, decayed in zip(runs["0"], runs["0.5"]):
+        torch.testing.assert_close(decayed, 0.8 * constant, rtol=1e-4, atol=5e-8)  # steps ~1e-4; ulps of the weights
 
 
 def test_n_critic_updates_d_that_many_times_per_step() -> None:

@@ -87,6 +87,8 @@ FEATURES = {
         "r1_gamma": "1", "r1_every": "4"},
     "self-conditioned dcgan (clusters fitted at the start), ema": {**DCGAN, "clusters": "5", "prior": "normal",
                                                                    "ema": "0.8"},
+    "lr decay over the last half (checkpoint and crash inside it), fast mlp step": {"lr_decay": "0.5"},
+    "lr decay, dcgan": {**DCGAN, "lr_decay": "0.5"},
     "stacked-mnist (3 channels, its own data stream), fast mlp step": {"data": "stacked-mnist", "channels": "3",
                                                                       "grid_size": "16"},
 }

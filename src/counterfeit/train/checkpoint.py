@@ -249,6 +249,7 @@ def restore(checkpoint: Checkpoint, state: TrainState, sampler: InMemorySampler,
     except (KeyError, RuntimeError, ValueError, TypeError) as err:
         raise CheckpointError(f"{checkpoint.path}: does not fit this run's models ({_reason(err)})") from None
     state.step = checkpoint.step
+    state.schedule_learning_rates()
 
 
 def _reason(err: Exception) -> str:

@@ -77,10 +77,28 @@ class TrainState:
                        keep=self.world.shard)
 
     def end_step(self) -> None:
-        """After a step's updates: the EMA follows G, and the step is counted."""
+        """After a step's updates: the EMA follows G, the step is counted, and the next step's
+        learning rates are set."""
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
         self.step += 1
+        self.schedule_learning_rates()
+
+    def schedule_learning_rates(self) -> None:
+        """Both optimisers' rates for the update at `self.step`: a function of the step alone, so a
+        resumed run (whose checkpoint's rates this overwrites) and torchrun's processes agree."""
+        scale = lr_scale(self.step, self.config.steps, self.config.lr_decay)
+        for optimizer, lr in ((self.d_opt, self.config.lr_d), (self.g_opt, self.config.lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * scale
+
+
+def lr_scale(step: int, steps: int, decay: float) -> float:
+    """1 until the last `decay` fraction of `steps`, then falling linearly: the update at step t
+    (0-based) gets (steps - t) / (decay * steps), so the last update still moves (1 / span) and
+    the next one, were there one, would not."""
+    span = decay * steps
+    return 1.0 if span <= 0 else min(1.0, max(steps - step, 0) / span)
 
 
 def make_adam(module: nn.Module, lr: float, config: Config, device: torch.device) -> torch.optim.Adam:
