@@ -62,9 +62,10 @@ def real_data(dataset: Dataset, evaluator: Evaluator, n: int, seed: int = 0) -> 
         raise DataError(f"{dataset.source}: {len(dataset)} images leave too few held out to compare with")
     path = cache.cache_path("real", dataset.fingerprint, evaluator.sha256, n)
     arrays = cache.load(path)
-    if arrays is not None and "floor" in arrays and _complete(json.loads(str(arrays["floor"])), dataset.channels):
+    floor = json.loads(str(arrays["floor"])) if arrays is not None and "floor" in arrays else {}
+    if _complete(floor, dataset.channels):
         reference = Reference.from_arrays(arrays, pixels_of(train_images), pixels_of(heldout_images))
-        return RealData(reference, json.loads(str(arrays["floor"])), dataset.source, len(reference.heldout))
+        return RealData(reference, floor, dataset.source, len(reference.heldout))
     reference = build_reference(train_images, heldout_images, evaluator)
     floor = compute(reference.heldout, reference)
     cache.store(path, {**reference.to_arrays(), "floor": np.array(json.dumps(floor))})

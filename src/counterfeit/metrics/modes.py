@@ -44,10 +44,7 @@ def mode_kl(modes: Tensor, num_modes: int) -> float:
 def channel_kl(channel_classes: Tensor) -> float:
     """(N, C) digit read in each channel -> sum over channels of KL(digit shares || uniform), in nats.
     Independent channels' mode KL is about this sum plus the histogram's own sampling term."""
-    total = 0.0
-    for channel in channel_classes.long().T:
-        total += mode_kl(channel, DIGITS)
-    return total
+    return sum(mode_kl(channel, DIGITS) for channel in channel_classes.long().T)
 
 
 UNCLEAR_BELOW = 0.9  # the evaluator's top-class probability under which a read counts as unclear
