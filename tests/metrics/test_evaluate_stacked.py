@@ -22,6 +22,7 @@ def test_floor_is_fresh_real_images_and_cached(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(evaluate, "stacked_mnist", lambda seed, n: drawn.append(seed) or real_draw(seed, n))
     first = evaluate.real_data(dataset, evaluator, 400, seed=4)
     assert drawn == [stream_seed(4, Stream.STACKED_FLOOR)]  # not the training images' stream
+    assert first.floor_source == f"fresh real stacked images (seed {stream_seed(4, Stream.STACKED_FLOOR)})"
     assert first.reference is None and first.n_floor == 400 and set(first.floor) == {"modes_covered", "mode_kl", "channel_kl", "unclear_reads"}
     # 400 draws of 1,000 modes: about 1000 (1 - e^-0.4) = 330 distinct, less the evaluator's misreads
     assert 280 < first.floor["modes_covered"] <= 400

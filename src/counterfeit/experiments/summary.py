@@ -53,6 +53,7 @@ def _summary(root: Path, record: dict[str, Any], outcomes: list[Outcome]) -> dic
         "format": FORMAT, "experiment": record["name"], "description": record["description"],
         "fingerprint": record["fingerprint"], "budget": spec["budget"], "budget_rule": record["budget_rule"],
         "seeds": spec["seeds"], "threads": spec["threads"], "baseline": baseline, "eval": spec["eval"],
+        "floor_source": next((o.result["eval"].get("floor_source") for o in outcomes if "eval" in o.result), None),
         "runs": {"total": len(outcomes), **{status: sum(o.status == status for o in outcomes) for status in STATUSES}},
         "failed": [{"run": o.label, "message": o.result.get("message", "")} for o in outcomes if o.status == "failed"],
         "variants": [_variant(name, runs, metrics, threshold, spec["variants"][name])
@@ -169,6 +170,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+FLOOR_UNNAMED = "the real-data floor in each run's eval.json"  # results written before they named it
+
+
 def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
     metrics = summary["eval"]["metrics"]
     runs = summary["runs"]
@@ -179,7 +183,7 @@ def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
     lines += [f"- Budget: {amount:g} {budget_kind} per run: {summary['budget_rule']}.",
               f"- Seeds: {', '.join(map(str, summary['seeds']))}; {summary['threads']} torch thread(s) per run.",
               f"- Judged on {summary['eval']['n']} samples (noise seed {summary['eval']['seed']}) by the MNIST "
-              "evaluator; floor = held-out real digits against the same reference.",
+              f"evaluator; floor = {summary.get('floor_source') or FLOOR_UNNAMED}.",
               f"- Runs: {runs['total']}: {runs['done']} done, {runs['failed']} failed, "
               f"{runs['interrupted']} interrupted, {runs['pending']} not started."]
     if len(summary["seeds"]) < 3:

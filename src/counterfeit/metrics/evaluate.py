@@ -104,7 +104,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         extra = {} if self.conditional is None else {"conditional": self.conditional}
         return {"n": self.n, "n_reference": self.real.n_reference, "n_floor": self.real.n_floor,
-                "evaluated": self.what, "data": self.real.source,
+                "floor_source": self.real.floor_source, "evaluated": self.what, "data": self.real.source,
                 "evaluator_sha256": self.evaluator.sha256, "evaluator": self.evaluator.describe(),
                 "metrics": self._with_aliases(self.metrics), "floor": self._with_aliases(self.real.floor), **extra}
 
