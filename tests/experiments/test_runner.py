@@ -59,7 +59,7 @@ def test_every_run_is_an_ordinary_run_directory(one_worker: Path, capsys: pytest
     assert (one_worker / CURVES_PNG).is_file() and "## Against the baseline `base`" in markdown
     # the summary names the floor the runs' evaluations used (stacked data has another: fresh images)
     assert result["eval"]["floor_source"] == "held-out real images against the same reference"
-    assert f"floor = {result['eval']['floor_source']}." in markdown
+    assert f"floor = the first finished run's, {result['eval']['floor_source']}." in markdown
     assert main(["experiment", "summary", str(one_worker), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads((one_worker / SUMMARY_JSON).read_text())
 

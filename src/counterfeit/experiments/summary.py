@@ -170,7 +170,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
-FLOOR_UNNAMED = "the real-data floor in each run's eval.json"  # results written before they named it
+FLOOR_UNNAMED = "as its eval.json holds it"  # results written before evaluations named their floor
 
 
 def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
@@ -183,7 +183,7 @@ def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
     lines += [f"- Budget: {amount:g} {budget_kind} per run: {summary['budget_rule']}.",
               f"- Seeds: {', '.join(map(str, summary['seeds']))}; {summary['threads']} torch thread(s) per run.",
               f"- Judged on {summary['eval']['n']} samples (noise seed {summary['eval']['seed']}) by the MNIST "
-              f"evaluator; floor = {summary.get('floor_source') or FLOOR_UNNAMED}.",
+              f"evaluator; floor = the first finished run's, {summary.get('floor_source') or FLOOR_UNNAMED}.",
               f"- Runs: {runs['total']}: {runs['done']} done, {runs['failed']} failed, "
               f"{runs['interrupted']} interrupted, {runs['pending']} not started."]
     if len(summary["seeds"]) < 3:
