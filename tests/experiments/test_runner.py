@@ -176,3 +176,53 @@ def test_retry_failed_runs_them_again_and_keeps_each_failure(tiny_text: str, tmp
     assert json.loads((root / SUMMARY_JSON).read_text())["runs"]["done"] == 2
     run_experiment(path, out=root, workers=1, log=quiet, retry_failed=True)  # a second retry: a second file
     assert (root / "diverges/seed-0" / "result.failed-2.json").exists()
+
+
+LONG_EXPERIMENT = """
+preset = "tiny"
+seeds = [0, 1]
+
+[budget]
+steps = 1000000
+
+[eval]
+n = 100
+
+[set]
+checkpoint_every = 20
+log_every = 20
+
+[[variants]]
+name = "base"
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_runner_alone_stops_its_runs_at_a_checkpoint(signum: int, tmp_path: Path) -> None:
+    """`kill -INT PID` or `kill -TERM PID` from another shell reaches the runner only (not its
+    workers, as a terminal's Ctrl-C reaches the whole group): the runs under way still stop at
+    their next step with a checkpoint, and the runner exits at once."""
+    (tmp_path / "long.toml").write_text(LONG_EXPERIMENT)
+    root, labels = tmp_path / "exp", ["base/seed-0", "base/seed-1"]
+    runner = subprocess.Popen([sys.executable, "-m", "counterfeit", "experiment", "run", str(tmp_path / "long.toml"),
+                               "--out", str(root), "--workers", "2"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not all(list_checkpoints(root / label) for label in labels):
+            assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+            assert time.monotonic() < deadline, "the runs made no checkpoint"
+            time.sleep(0.05)
+        os.kill(runner.pid, signum)
+        assert runner.wait(timeout=60) == 130  # without the runner passing it on: 1,000,000 steps later
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait()
+        stderr = runner.stderr.read() if runner.stderr else ""
+        runner.stderr.close() if runner.stderr else None
+    assert "continue with: counterfeit experiment run" in stderr and "Traceback" not in stderr
+    stops = {e["run"]: e["message"] for e in read_events(root) if e["event"] == "interrupted"}
+    assert sorted(stops) == labels and all(m.startswith("stopped at step") for m in stops.values()), stops
+    for label in labels:  # checkpointed, not finished: the same command goes on from here
+        assert list_checkpoints(root / label) and not (root / label / RESULT_FILE).exists()

@@ -13,12 +13,14 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from counterfeit.errors import UserError
 from counterfeit.experiments.execute import RunTask, execute
+from counterfeit.train.interrupt import defer_signals
 
 OnResult = Callable[[RunTask, dict[str, Any]], None]
 RAY_EXTRA = "pip install 'counterfeit[ray]'"
@@ -26,21 +28,53 @@ RAY_EXTRA = "pip install 'counterfeit[ray]'"
 
 def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult) -> None:
     """`workers` spawned processes (not forked: torch's threads do not survive a fork), reused
-    from run to run."""
+    from run to run.
+
+    The workers sit in process groups of their own, so a stop reaches them from the runner alone,
+    exactly once: Ctrl-C in a terminal, `kill -INT` or `kill -TERM` of the runner all become one
+    SIGTERM to each worker, on which training stops at its next step with a checkpoint (a second
+    signal would stop it at once, mid-step)."""
+    before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(os.getpid(),))
     running: dict[Future, RunTask] = {}
     try:
-        _feed(tasks, workers, running, lambda task: pool.submit(execute, task),
-              lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)),
-              lambda task, future: on_result(task, _outcome(future)))
+        with _terminate_as_interrupt():
+            _feed(tasks, workers, running, lambda task: pool.submit(execute, task),
+                  lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)),
+                  lambda task, future: on_result(task, _outcome(future)))
+    except KeyboardInterrupt:
+        for worker in set(multiprocessing.active_children()) - before:  # the pool's
+            _signal(worker.pid, signal.SIGTERM)
+        raise
     finally:
-        # On Ctrl-C too: no further run starts; those under way got the same Ctrl-C, stop at
-        # their next step with a checkpoint, and their "interrupted" is reported here.
+        # On a stop too: no further run starts; those under way stop at their next step with a
+        # checkpoint, and their "interrupted" is reported here.
         pool.shutdown(wait=True, cancel_futures=True)
         for future, task in running.items():
             if future.done() and not future.cancelled():
                 on_result(task, _outcome(future))
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in the runner, as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _signal(pid: int | None, signum: int) -> None:
+    try:
+        if pid is not None:
+            os.kill(pid, signum)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
 
 
 def _feed(tasks: Sequence[RunTask], limit: int, running: dict[Any, RunTask], submit: Callable[[RunTask], Any],
@@ -67,9 +101,13 @@ def _outcome(future: Future) -> dict[str, Any]:
 
 
 def _init_worker(parent: int) -> None:
-    # Training catches Ctrl-C itself (stop at the next step, checkpointed); elsewhere a worker
-    # ignores it, so an evaluation under way finishes and an idle worker survives to report.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Out of the terminal's process group: its Ctrl-C goes to the runner, which passes it on as
+    # one SIGTERM (run_local). Training catches that itself (stop at the next step, checkpointed);
+    # elsewhere a worker keeps it for later, so an evaluation under way finishes, an idle worker
+    # survives to report, and a run that starts after it (already queued) stops at once.
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+    defer_signals()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 

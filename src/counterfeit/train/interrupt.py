@@ -36,10 +36,24 @@ class StopRequest:
             signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
 
 
+_deferred: list[int] = []  # signals that arrived outside training, in a process that defers them
+
+
+def defer_signals() -> None:
+    """For a process that trains on request (an experiment's worker): SIGINT and SIGTERM that
+    arrive outside training (while it loads data, evaluates, or waits) are remembered, not acted
+    on, and the next training stops at its first step, checkpointed."""
+    for sig in SIGNALS:
+        signal.signal(sig, lambda signum, frame: _deferred.append(signum))
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
-    """Catch SIGINT/SIGTERM for the duration; a no-op off the main thread (Python's rule)."""
+    """Catch SIGINT/SIGTERM for the duration; a no-op off the main thread (Python's rule). A
+    signal `defer_signals` kept counts as caught now."""
     request = StopRequest()
+    if _deferred:
+        request.signum = _deferred.pop()
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
