@@ -17,7 +17,7 @@ from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
-from counterfeit.models.selfcond import fit_clusters
+from counterfeit.models.selfcond import copy_clusters, fit_clusters
 from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import make_step
@@ -42,8 +42,7 @@ def _stepper(config: Config, state: TrainState, step: Callable[[torch.Tensor, to
     if config.clusters and fitted is None:
         fit_clusters(state.generator, state.discriminator, pixels, stream_seed(config.seed, Stream.CLUSTERS))
     elif config.clusters:
-        state.generator.cluster_cdf.copy_(fitted.generator.cluster_cdf)
-        state.discriminator.centroids.copy_(fitted.discriminator.centroids)
+        copy_clusters(state.generator, state.discriminator, fitted.generator, fitted.discriminator)
     sampler = InMemorySampler(pixels, config.batch_size, seed=stream_seed(config.seed, Stream.BATCHES), labels=labels)
     return lambda: step(*sampler.next_labelled())
 

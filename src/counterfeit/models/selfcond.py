@@ -71,3 +71,11 @@ def fit_clusters(generator: ClusterGenerator, discriminator: ClusterDiscriminato
     cdf[-1] = 1.0  # rounding must not leave a sliver of u above the last cluster
     generator.cluster_cdf.copy_(cdf)
     return assignment
+
+
+@torch.no_grad()
+def copy_clusters(generator: ClusterGenerator, discriminator: ClusterDiscriminator,
+                  fitted_generator: ClusterGenerator, fitted_discriminator: ClusterDiscriminator) -> None:
+    """What `fit_clusters` set on a fitted pair, given to another pair of the same config."""
+    discriminator.centroids.copy_(fitted_discriminator.centroids)
+    generator.cluster_cdf.copy_(fitted_generator.cluster_cdf)
