@@ -36,7 +36,7 @@ class StopRequest:
             signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
 
 
-_deferred: list[int] = []  # signals that arrived outside training, in a process that defers them
+_deferred = StopRequest()  # a signal that arrived outside training, in a process that defers them
 
 
 def defer_signals() -> None:
@@ -44,7 +44,7 @@ def defer_signals() -> None:
     arrive outside training (while it loads data, evaluates, or waits) are remembered, not acted
     on, and the next training stops at its first step, checkpointed."""
     for sig in SIGNALS:
-        signal.signal(sig, lambda signum, frame: _deferred.append(signum))
+        signal.signal(sig, lambda signum, frame: setattr(_deferred, "signum", signum))
 
 
 @contextmanager
@@ -52,8 +52,7 @@ def stop_on_signals() -> Iterator[StopRequest]:
     """Catch SIGINT/SIGTERM for the duration; a no-op off the main thread (Python's rule). A
     signal `defer_signals` kept counts as caught now."""
     request = StopRequest()
-    if _deferred:
-        request.signum = _deferred.pop()
+    request.signum, _deferred.signum = _deferred.signum, None  # taken once: it stops one training
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
