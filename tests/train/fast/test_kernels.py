@@ -28,8 +28,20 @@ def test_fastest_takes_the_kernel_with_the_least_time() -> None:
 
     assert fastest({"slow": slow, "quick": quick}) == "quick"
     assert fastest({"quick": quick, "slow": slow}) == "quick"
-    assert calls == {"slow": 8, "quick": 8}  # one warm-up and 3 timed calls each, twice
-    assert fastest({"only": slow}) == "only" and calls["slow"] == 8  # nothing to choose: not timed
+    assert calls == {"slow": 20, "quick": 20}  # one warm-up and 9 timed calls each, twice
+    assert fastest({"only": slow}) == "only" and calls["slow"] == 20  # nothing to choose: not timed
+
+
+def test_one_lucky_call_does_not_decide() -> None:
+    """Usually slow with one quick call (a burst of load elsewhere ending) must lose to steady."""
+    calls = {"lucky": 0}
+
+    def lucky() -> None:
+        calls["lucky"] += 1
+        if calls["lucky"] != 3:  # the warm-up, one timed call, then the rest
+            time.sleep(0.004)
+
+    assert fastest({"lucky": lucky, "steady": lambda: time.sleep(0.001)}) == "steady"
 
 
 @needs_onednn
@@ -83,7 +95,7 @@ def test_each_cpu_core_and_torch_has_its_own_file(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 25 17")
     zen4 = choices_path()
     monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 26 2")
-    assert choices_path() != zen4 and choices_path().name == f"kernels-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
+    assert choices_path() != zen4 and choices_path().name == f"kernels-v2-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
 
 
 @needs_onednn

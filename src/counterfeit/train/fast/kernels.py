@@ -9,7 +9,7 @@ twice as fast as MKL for all three (docs/benchmarks.md); Intel CPUs are MKL's ho
 rule of thumb: each product of a run (its shape, which operand is transposed, its dtype) is timed
 in both libraries the first time this machine meets it, and the faster one is used.
 
-The choices are kept in the cache folder (`kernels-<cpu>-<torch>.json`, home.py): every later run
+The choices are kept in the cache folder (`kernels-v<METHOD>-<cpu>-<torch>.json`, home.py): every later run
 on this machine makes the same choices, so a run's arithmetic (the two libraries round
 differently) never depends on a timing, and a resumed run continues bit-exactly. Where the cache
 cannot be written, the choices hold for the process only.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,12 @@ from counterfeit.fileio import atomic_write_text
 from counterfeit.home import cache_dir
 
 MKL, ONEDNN = "mkl", "onednn"
-REPS = 3  # timed calls per library and product, after one warm-up call each: the best of them counts
+REPS = 9  # timed calls per library and product, after one warm-up call each: their median counts
+# How choices are measured; a new way names a new cache file, so choices made the old way are made
+# again. 2 (2026-11-30): the median of 9 calls, both libraries allocating their output. Before, the
+# best of 3 with MKL writing into a preallocated one: on a family-26 AMD EPYC it chose MKL for
+# mlp4's 512x100x256 weight gradient, 188 us in the step against oneDNN's 118.
+METHOD = 2
 Runner = Callable[[], object]
 
 
@@ -57,8 +63,9 @@ class Product:
         """The product in each library available here, on the same operands."""
         a = _operand(self.m, self.k, self.a_t, self.dtype)
         b = _operand(self.k, self.n, self.b_t, self.dtype)
-        out = torch.empty(self.m, self.n, dtype=self.dtype)
-        kernels: dict[str, Runner] = {MKL: lambda: torch.mm(a, b, out=out)}
+        # Each library returns a new tensor: a choice must not hinge on one of them being spared
+        # the allocation (a fresh output of a few MB can cost more in page faults than the product).
+        kernels: dict[str, Runner] = {MKL: lambda: torch.mm(a, b)}
         onednn = private_ops.onednn_linear()
         if onednn is not None:  # a @ b as oneDNN's Linear with weight b.T (a view), as the step calls it
             kernels[ONEDNN] = lambda: onednn(a, b.t(), None, "none", [], "")
@@ -66,19 +73,20 @@ class Product:
 
 
 def fastest(kernels: dict[str, Runner], reps: int = REPS) -> str:
-    """The name of the kernel with the least time per call (the best of `reps` calls after one
-    warm-up call each, the kernels taking turns, so a burst of load elsewhere hits them alike)."""
+    """The name of the kernel with the least time per call: the median of `reps` calls after one
+    warm-up call each, the kernels taking turns, so a burst of load elsewhere hits them alike (the
+    median, not the best: one lucky call must not decide a choice that is kept for good)."""
     if len(kernels) == 1:
         return next(iter(kernels))
-    best = {name: float("inf") for name in kernels}
+    times: dict[str, list[float]] = {name: [] for name in kernels}
     for kernel in kernels.values():
         kernel()
     for _ in range(reps):
         for name, kernel in kernels.items():
             start = time.perf_counter()
             kernel()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return min(best, key=best.__getitem__)
+            times[name].append(time.perf_counter() - start)
+    return min(times, key=lambda name: statistics.median(times[name]))
 
 
 class KernelChoices:
@@ -108,7 +116,7 @@ def choices_path() -> Path:
     """One file per CPU model and torch version: either changes the kernels' speeds."""
     cpu = hardware.cpu_signature()
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{cpu}-torch-{torch.__version__}").strip("-")
-    return cache_dir() / f"kernels-{slug}.json"
+    return cache_dir() / f"kernels-v{METHOD}-{slug}.json"
 
 
 def _read(path: Path) -> dict[str, str]:
