@@ -12,6 +12,7 @@ from torch import Tensor
 
 from counterfeit.config import Config, resolve
 from counterfeit.train.state import TrainState, build_state
+from counterfeit.train.fast.mlp_step import MLPStep
 from counterfeit.train.step import AutogradStep, make_step
 
 STEPS = 4
@@ -120,3 +121,26 @@ def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     initial = build_state(config).generator.state_dict()  # the weights both runs started from
     assert any(not torch.equal(initial[k], v) for k, v in ours.generator.state_dict().items())
     assert ours.step == STEPS
+
+
+def test_mlp_step_with_dropout_and_two_d_updates_equals_the_textbook_loop() -> None:
+    """The hand-written MLP step draws a whole step's dropout masks at once (each D update's real
+    and fake rows, then G's): with nn.Dropout's own draws, in the order the textbook loop draws them."""
+    config = resolve(preset="mlp4", overrides={"g_hidden": "16,24", "d_hidden": "24,16", "z_dim": "8",
+                                               "n_critic": "2", "batch_size": str(BATCH)})
+    ours, theirs = build_state(config), build_state(config)
+    step = make_step(ours)
+    assert isinstance(step, MLPStep) and config.d_dropout > 0
+    step.d.exact_dropout = True  # nn.Dropout's own draws, as the reference's
+    d_opt, g_opt = plain_adam(theirs.discriminator, config.lr_d, config), plain_adam(theirs.generator, config.lr_g, config)
+    data = torch.Generator().manual_seed(11)
+    reals = [torch.rand(2 * BATCH, 1, 28, 28, generator=data) * 2 - 1 for _ in range(STEPS)]
+    torch.manual_seed(5)
+    our_losses = [step(real) for real in reals]
+    torch.manual_seed(5)
+    their_losses = [reference_step(theirs, d_opt, g_opt, list(real.chunk(2)), [None, None]) for real in reals]
+    for out, (d_loss, g_loss) in zip(our_losses, their_losses):
+        assert (out.d_loss.item(), out.g_loss.item()) == pytest.approx((d_loss, g_loss), rel=1e-4, abs=1e-6)
+    for mine, reference in ((ours.generator, theirs.generator), (ours.discriminator, theirs.discriminator)):
+        for a, b in zip(mine.parameters(), reference.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -10,6 +11,7 @@ from counterfeit.private_ops import onednn_linear
 from counterfeit.train.fast import MLPStep
 from counterfeit.train.step import AutogradStep, make_step
 from counterfeit.train.fast.kernels import MKL, ONEDNN
+from counterfeit.train.fast import mlp_pass
 from counterfeit.train.fast.mlp_pass import MLPPass, layers_of
 from counterfeit.train.state import build_state
 
@@ -48,7 +50,7 @@ def test_dropout_backward_equals_autograd_with_the_same_masks() -> None:
     expected_out = net(x.requires_grad_())
     expected = torch.autograd.grad(expected_out.sum(), [*net.parameters(), x])
     torch.manual_seed(3)
-    mlp.draw_masks(slice(0, 6))
+    mlp.draw_masks([slice(0, 6)])
     with torch.no_grad():
         out = mlp.forward(x.detach())
         torch.testing.assert_close(out, expected_out.detach())
@@ -61,18 +63,38 @@ def test_fast_dropout_masks_are_bernoulli_from_the_global_rng() -> None:
     net = MLPDiscriminator([1000, 500], dropout=0.3).net
     mlp = MLPPass(layers_of(net), rows=200, device=torch.device("cpu"))
     torch.manual_seed(5)
-    mlp.draw_masks(slice(0, 200))
+    mlp.draw_masks([slice(0, 200)])
     first = [m.clone() for m in mlp.masks if m is not None]
     scale = torch.ones(()).div_(0.7)
     for mask in first:
         assert set(mask.unique().tolist()) == {0.0, scale.item()}
         assert (mask > 0).float().mean().item() == pytest.approx(0.7, abs=0.005)  # 100k+ draws: ~0.0015 sd
     torch.manual_seed(5)  # the same global RNG state gives the same masks (checkpoints hold it)...
-    mlp.draw_masks(slice(0, 200))
+    mlp.draw_masks([slice(0, 200)])
     assert all(torch.equal(a, b) for a, b in zip(first, [m for m in mlp.masks if m is not None]))
-    mlp.draw_masks(slice(0, 200))  # ...and the next draw others
+    mlp.draw_masks([slice(0, 200)])  # ...and the next draw others
     assert not torch.equal(first[0], mlp.masks[0])
     assert not torch.equal(first[0][:100], first[0][100:])  # rows are not repeated
+
+
+def test_a_top_byte_decides_unless_it_ties_the_thresholds() -> None:
+    """_keep decides u < threshold for 32-bit u from u's top byte, drawing u's other 24 bits only
+    where that byte equals the threshold's: the same decisions as comparing whole numbers."""
+    threshold = (179 << 24) | 0x333333
+    # whole 32-bit numbers below, at and above the threshold, around its top byte
+    whole = np.array([(178 << 24) | 0xFFFFFF, (179 << 24) | 0x333332, (179 << 24) | 0x333333,
+                      (179 << 24), (180 << 24), 0, 2**32 - 1], dtype=np.uint64)
+    draws: list[int] = []
+
+    def draw(n: int) -> np.ndarray:  # the low 24 bits of the ties, in order, above 24 bits of noise
+        draws.append(n)
+        return (whole[(whole >> 24) == 179] & 0xFFFFFF) | (np.uint64(0xABCDEF) << np.uint64(24))
+
+    keep = mlp_pass._keep((whole >> 24).astype(np.uint8), threshold, draw)
+    assert keep.tolist() == (whole < threshold).tolist() == [True, True, False, True, False, True, False]
+    assert draws == [3]  # only the three ties drew more bits
+    # p too small for 32 bits: threshold 2^32 is held at 2^32 - 1, comparable with a byte
+    assert mlp_pass._keep(np.array([255, 254], dtype=np.uint8), 2**32, lambda n: np.zeros(n, np.uint64)).tolist() == [True, True]
 
 
 @pytest.mark.parametrize("overrides,used", [

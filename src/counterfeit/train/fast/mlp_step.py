@@ -47,7 +47,8 @@ class MLPStep:
         self.rows = s.config.batch_size // s.world.size
         dtype = compute_dtype(s.config.precision)
         self.g = MLPPass(g_layers, self.rows, s.device, dtype)
-        self.d = MLPPass(d_layers, 2 * self.rows, s.device, dtype)
+        # D's masks for a whole step: each D update's real and fake rows, then G's update's rows
+        self.d = MLPPass(d_layers, 2 * self.rows, s.device, dtype, mask_rows=(2 * s.config.n_critic + 1) * self.rows)
 
     @classmethod
     def build(cls, s: TrainState) -> MLPStep | None:
@@ -64,30 +65,30 @@ class MLPStep:
         s, b = self.s, self.rows
         batches = real.chunk(s.config.n_critic)
         z = s.noise(b, draws=len(batches) + 1)
+        # nn.Dropout's order: D(real)'s masks, then D(fake)'s, for each D update; then G update's
+        self.d.draw_masks([slice(j * b, (j + 1) * b) for j in range(2 * len(batches) + 1)])
         with torch.no_grad():
             fakes = self.g.forward(z)  # ((n_critic + 1) b, 784 C)
             for k, batch in enumerate(batches):
-                d_loss, real_logits, fake_logits = self._discriminator_update(batch, fakes[k * b:(k + 1) * b], s)
-            g_loss = self._generator_update(z, fakes, s)
+                d_loss, real_logits, fake_logits = self._discriminator_update(batch, fakes[k * b:(k + 1) * b], 2 * k * b, s)
+            g_loss = self._generator_update(z, fakes, 2 * len(batches) * b, s)
         s.end_step()
         return StepOutput(d_loss, g_loss, real_logits, fake_logits)
 
-    def _discriminator_update(self, real: Tensor, fake: Tensor, s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
+    def _discriminator_update(self, real: Tensor, fake: Tensor, first_mask_row: int,
+                              s: TrainState) -> tuple[Tensor, Tensor, Tensor]:
         b = self.rows
         images = torch.cat([real.reshape(b, -1).to(fake.dtype), fake])  # real rows, then fake rows: (2b, 784 C)
-        self.d.draw_masks(slice(0, b))  # nn.Dropout's order: D(real)'s masks, then D(fake)'s
-        self.d.draw_masks(slice(b, 2 * b))
-        real_logits, fake_logits = self.d.forward(images).view(-1).float().split(b)  # the loss in float32
+        real_logits, fake_logits = self.d.forward(images, first_mask_row).view(-1).float().split(b)  # the loss in float32
         d_loss = s.loss.discriminator(real_logits, fake_logits)
         grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
         grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
         adam_step(s.d_opt, s.world.average(grads))
         return d_loss, real_logits, fake_logits
 
-    def _generator_update(self, z: Tensor, fakes: Tensor, s: TrainState) -> Tensor:
+    def _generator_update(self, z: Tensor, fakes: Tensor, first_mask_row: int, s: TrainState) -> Tensor:
         mine = slice(len(z) - self.rows, len(z))  # G's own rows: the last draw
-        self.d.draw_masks(slice(0, self.rows))
-        logits = self.d.forward(fakes[mine]).view(-1).float()  # (b,)
+        logits = self.d.forward(fakes[mine], first_mask_row).view(-1).float()  # (b,)
         g_loss, grad = s.loss.generator(logits), s.loss.g_grad(logits).view(-1, 1)
         _, grad = self.d.backward(fakes[mine], grad, parameter_grads=False, input_grad=True)
         grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False, rows=mine)
