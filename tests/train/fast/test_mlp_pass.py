@@ -59,15 +59,16 @@ def test_dropout_backward_equals_autograd_with_the_same_masks() -> None:
         torch.testing.assert_close(got, want)
 
 
-def test_fast_dropout_masks_are_bernoulli_from_the_global_rng() -> None:
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_dropout_masks_are_bernoulli_from_the_global_rng(dtype: torch.dtype) -> None:
     net = MLPDiscriminator([1000, 500], dropout=0.3).net
-    mlp = MLPPass(layers_of(net), rows=200, device=torch.device("cpu"))
+    mlp = MLPPass(layers_of(net), rows=200, device=torch.device("cpu"), dtype=dtype)
     torch.manual_seed(5)
     mlp.draw_masks([slice(0, 200)])
     first = [m.clone() for m in mlp.masks if m is not None]
-    scale = torch.ones(()).div_(0.7)
+    scale = torch.ones(()).div_(0.7).to(dtype)  # nn.Dropout's 1 / (1 - p) in float32, held in the mask's dtype
     for mask in first:
-        assert set(mask.unique().tolist()) == {0.0, scale.item()}
+        assert mask.dtype == dtype and set(mask.unique().tolist()) == {0.0, scale.item()}
         assert (mask > 0).float().mean().item() == pytest.approx(0.7, abs=0.005)  # 100k+ draws: ~0.0015 sd
     torch.manual_seed(5)  # the same global RNG state gives the same masks (checkpoints hold it)...
     mlp.draw_masks([slice(0, 200)])

