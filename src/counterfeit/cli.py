@@ -104,6 +104,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from counterfeit.config import parse_set, preset_names, resolve
 
     overrides = parse_set(args.set)
+    if args.summarize:
+        return _bench_summary(args)
     if args.to_quality is not None:
         return _bench_to_quality(args, overrides)
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
@@ -112,6 +114,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
+    return 0
+
+
+def _bench_summary(args: argparse.Namespace) -> int:
+    import json
+
+    from counterfeit.bench.summary import format_summary, read_runs, summarize
+
+    for name in ("preset", "config", "to_quality", "set"):
+        if getattr(args, name):
+            raise UserError(f"--{name.replace('_', '-')}: cannot be combined with --summarize (which measures nothing)")
+    summary = summarize(read_runs(args.summarize), args.summarize)
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 0
 
 
@@ -349,10 +364,15 @@ metrics at that evaluation (also written to RUN_DIR/to_quality.json). Targets: c
 digit's conditional accuracy >= 0.97; dcgan, mlp2, mlp4: FID <= 4x the real floor, precision >=
 0.80, recall >= 0.75; best: the same, all 10 classes and class KL <= 0.02. The run also ends at
 the preset's `steps` (raise with --set steps=N) or after --max-minutes; then it prints "target not
-reached" and exits 1.""", """\
+reached" and exits 1.
+
+With --summarize FILE...: read the JSON of several `bench --json` runs of one command on one
+machine and print each figure's median and range over them, as a Markdown table (--json: as JSON).
+One run is one spell of the machine's load; the median over runs is what docs/benchmarks.md reports.""", """\
   counterfeit bench --preset mlp2 --seconds 5 --json
   counterfeit bench --preset dcgan --precision bf16
-  counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60""")
+  counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60
+  for r in 1 2 3 4 5; do counterfeit bench --json > run$r.json; done; counterfeit bench --summarize run*.json""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
     bench.add_argument("--config", type=Path, action="append", default=[],
@@ -373,6 +393,8 @@ reached" and exits 1.""", """\
                        help="with --to-quality: stop the run after this many minutes (max_seconds) if not reached")
     bench.add_argument("--out", type=Path, help="with --to-quality: the run directory (default runs/<preset>-<time>)")
     bench.add_argument("--quiet", action="store_true", help="with --to-quality: no progress bar")
+    bench.add_argument("--summarize", type=Path, nargs="+", metavar="FILE",
+                       help="medians and ranges over the JSON of several `bench --json` runs; measures nothing")
     bench.set_defaults(func=cmd_bench)
 
     sample = _command(sub, "sample", "draw images from a trained run", """\

@@ -1,0 +1,92 @@
+"""Medians over repeated `bench --json` runs: the figures docs/benchmarks.md reports.
+
+One bench run is one process on one machine in one spell of its load; the issue's figures are the
+median (and range) over several runs of the same command. Rows are matched across runs by
+preset, precision and FLOPs per step (the config's shape); runs from different CPUs or torch
+versions are refused, since a median across machines describes none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from counterfeit.errors import UserError
+
+# (column, JSON key, digits): the figures that vary between runs
+FIGURES = [("steps/s", "steps_per_s", 1), ("floor steps/s", "floor_steps_per_s", 1),
+           ("gemm_floor_fraction", "gemm_floor_fraction", 3), ("textbook steps/s", "textbook_steps_per_s", 1),
+           ("speedup", "speedup", 2), ("vs fp32", "vs_fp32", 2)]
+MACHINE = ("cpu", "cpu_vendor", "cpu_features", "torch", "threads", "cuda")  # must agree across runs
+REQUIRED = {"preset", "precision", "gflop_per_step", "roofline_gflops", "load_1min", *MACHINE,
+            *(key for _, key, _ in FIGURES)}
+
+
+def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
+    """Each file's rows, checked to be `bench --json` output."""
+    runs = []
+    for path in paths:
+        try:
+            rows = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise UserError(f"{path}: not readable as JSON ({err.__class__.__name__})") from None
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and REQUIRED <= r.keys() for r in rows):
+            raise UserError(f"{path}: not the output of `counterfeit bench --json` (a list of result objects)")
+        runs.append(rows)
+    return runs
+
+
+def summarize(runs: list[list[dict[str, Any]]], paths: list[Path] | None = None) -> dict[str, Any]:
+    """The machine, and per (preset, precision, shape) each figure's median, min and max over runs."""
+    names = [str(p) for p in paths] if paths else [f"run {i + 1}" for i in range(len(runs))]
+    machine = {key: runs[0][0][key] for key in MACHINE}
+    for name, rows in zip(names, runs):
+        for row in rows:
+            other = next((key for key in MACHINE if row[key] != machine[key]), None)
+            if other is not None:
+                raise UserError(f"{name}: measured with {other} {row[other]!r}, the first run with "
+                                f"{machine[other]!r}; medians across machines describe none of them")
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for rows in runs:
+        for row in rows:
+            groups.setdefault((row["preset"], row["precision"], row["gflop_per_step"]), []).append(row)
+    results = []
+    for (preset, precision, gflop), rows in groups.items():
+        figures = {}
+        for _, key, _ in FIGURES:
+            values = [row[key] for row in rows if row[key] is not None]
+            figures[key] = ({"median": statistics.median(values), "min": min(values), "max": max(values)}
+                            if values else None)
+        results.append({"preset": preset, "precision": precision, "gflop_per_step": gflop, "runs": len(rows),
+                        **figures})
+    return {**machine, "runs": len(runs),
+            "roofline_gflops": [rows[0]["roofline_gflops"] for rows in runs],
+            "load_1min": [rows[0]["load_1min"] for rows in runs], "results": results}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A Markdown table, median (min–max) per figure, under a line naming the machine."""
+    features = ", ".join(summary["cpu_features"]) or "no AVX-512"
+    roofline, load = summary["roofline_gflops"], summary["load_1min"]
+    lines = [f"{summary['runs']} runs on {summary['cpu']} ({summary['cpu_vendor']}; {features}), "
+             f"{summary['threads']} torch threads, torch {summary['torch']}"
+             + (f", {summary['cuda']}" if summary["cuda"] else "")
+             + f"; roofline {min(roofline):.0f}–{max(roofline):.0f} GFLOP/s; 1-min load {min(load)}–{max(load)}",
+             "",
+             "| preset | precision | " + " | ".join(column for column, _, _ in FIGURES) + " |",
+             "| --- | --- |" + " --- |" * len(FIGURES)]
+    for row in summary["results"]:
+        cells = [_cell(row[key], digits) for _, key, digits in FIGURES]
+        runs = "" if row["runs"] == summary["runs"] else f" ({row['runs']} runs)"
+        lines.append(f"| {row['preset']}{runs} | {row['precision']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(figure: dict[str, float] | None, digits: int) -> str:
+    if figure is None:
+        return ""
+    return f"{figure['median']:.{digits}f} ({figure['min']:.{digits}f}–{figure['max']:.{digits}f})"

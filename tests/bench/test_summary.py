@@ -1,0 +1,81 @@
+"""`bench --summarize`: medians and ranges over repeated `bench --json` runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from counterfeit.bench.summary import format_summary, read_runs, summarize
+from counterfeit.cli import main
+from counterfeit.errors import UserError
+
+MACHINE = {"cpu": "AMD EPYC", "cpu_vendor": "AuthenticAMD", "cpu_features": ["AVX-512"], "torch": "2.13.0+cpu",
+           "threads": 2, "cuda": None}
+
+
+def row(preset: str, precision: str, fraction: float, steps: float, vs_fp32: float | None = 1.0,
+        **machine: object) -> dict[str, object]:
+    return {"preset": preset, "precision": precision, "gflop_per_step": 0.77 if preset == "mlp2" else 3.19,
+            "steps_per_s": steps, "floor_steps_per_s": steps / fraction, "gemm_floor_fraction": fraction,
+            "textbook_steps_per_s": 150.0, "speedup": steps / 150.0, "vs_fp32": vs_fp32,
+            "roofline_gflops": 440.0, "load_1min": 1.9, **MACHINE, **machine}
+
+
+def write(tmp_path: Path, name: str, rows: list[dict[str, object]]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_each_figure_is_the_median_and_range_over_runs_of_its_own_row(tmp_path: Path) -> None:
+    fractions = [0.70, 0.78, 0.75]
+    paths = [write(tmp_path, f"run{i}.json", [row("mlp2", "fp32", f, 300.0 + i), row("mlp4", "fp32", f + 0.1, 75.0, None)])
+             for i, f in enumerate(fractions)]
+    summary = summarize(read_runs(paths), paths)
+    mlp2, mlp4 = summary["results"]
+    assert (mlp2["preset"], mlp2["runs"], summary["runs"]) == ("mlp2", 3, 3)
+    assert mlp2["gemm_floor_fraction"] == {"median": 0.75, "min": 0.70, "max": 0.78}
+    assert mlp2["steps_per_s"] == {"median": 301.0, "min": 300.0, "max": 302.0}
+    assert mlp4["gemm_floor_fraction"]["median"] == pytest.approx(0.85)  # mlp4's own rows, not mlp2's
+    assert mlp4["vs_fp32"] is None  # not measured in any run: an empty cell, not a zero
+    table = format_summary(summary)
+    assert "| mlp2 | fp32 | 301.0 (300.0–302.0) |" in table and "| 0.750 (0.700–0.780) |" in table
+    assert table.splitlines()[0].startswith("3 runs on AMD EPYC (AuthenticAMD; AVX-512), 2 torch threads")
+
+
+def test_runs_from_another_cpu_or_torch_are_refused(tmp_path: Path) -> None:
+    first = write(tmp_path, "amd.json", [row("mlp2", "fp32", 0.7, 300.0)])
+    intel = write(tmp_path, "intel.json", [row("mlp2", "fp32", 0.6, 220.0, cpu="Intel Xeon", cpu_vendor="GenuineIntel")])
+    with pytest.raises(UserError, match="intel.json: measured with cpu 'Intel Xeon'"):
+        summarize(read_runs([first, intel]), [first, intel])
+    newer = write(tmp_path, "newer.json", [row("mlp2", "fp32", 0.7, 300.0, torch="2.14.0")])
+    with pytest.raises(UserError, match="newer.json: measured with torch"):
+        summarize(read_runs([first, newer]), [first, newer])
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("{not json", "not readable as JSON"),
+    ('{"preset": "mlp2"}', "not the output of `counterfeit bench --json`"),
+    ("[]", "not the output of `counterfeit bench --json`"),
+    ('[{"preset": "mlp2", "precision": "fp32"}]', "not the output of `counterfeit bench --json`"),
+])
+def test_a_file_that_is_not_bench_output_is_named(tmp_path: Path, text: str, phrase: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(UserError, match=f"bad.json: {phrase}"):
+        read_runs([path])
+
+
+def test_the_cli_prints_the_table_or_json_and_refuses_to_measure_beside_it(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(write(tmp_path, f"run{i}.json", [row("mlp4", "fp32", 0.8 + i / 100, 75.0)])) for i in range(3)]
+    assert main(["bench", "--summarize", *paths]) == 0
+    assert "| mlp4 | fp32 | 75.0 (75.0–75.0) |" in capsys.readouterr().out
+    assert main(["bench", "--summarize", *paths, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["gemm_floor_fraction"]["median"] == pytest.approx(0.81)
+    assert main(["bench", "--summarize", *paths, "--preset", "mlp2"]) == 2
+    assert "--preset: cannot be combined with --summarize" in capsys.readouterr().err
+    assert main(["bench", "--summarize", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json: no such file" in capsys.readouterr().err
