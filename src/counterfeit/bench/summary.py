@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from counterfeit.errors import UserError
+from counterfeit.experiments.summary import markdown_table
 
 # (column, JSON key, digits): the figures that vary between runs
 FIGURES = [("steps/s", "steps_per_s", 1), ("floor steps/s", "floor_steps_per_s", 1),
@@ -76,13 +77,10 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"{summary['threads']} torch threads, torch {summary['torch']}"
              + (f", {summary['cuda']}" if summary["cuda"] else "")
              + f"; roofline {min(roofline):.0f}–{max(roofline):.0f} GFLOP/s; 1-min load {min(load)}–{max(load)}",
-             "",
-             "| preset | precision | " + " | ".join(column for column, _, _ in FIGURES) + " |",
-             "| --- | --- |" + " --- |" * len(FIGURES)]
-    for row in summary["results"]:
-        cells = [_cell(row[key], digits) for _, key, digits in FIGURES]
-        runs = "" if row["runs"] == summary["runs"] else f" ({row['runs']} runs)"
-        lines.append(f"| {row['preset']}{runs} | {row['precision']} | " + " | ".join(cells) + " |")
+             ""]
+    rows = [[row["preset"] + ("" if row["runs"] == summary["runs"] else f" ({row['runs']} runs)"), row["precision"],
+             *(_cell(row[key], digits) for _, key, digits in FIGURES)] for row in summary["results"]]
+    lines += markdown_table(["preset", "precision", *(column for column, _, _ in FIGURES)], rows)
     return "\n".join(lines)
 
 

@@ -165,7 +165,8 @@ def _cell(stats: dict[str, Any] | None, verdict_too: bool = False) -> str:
     return text
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table's lines: the header, its rule, a line per row."""
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
             *("| " + " | ".join(row) + " |" for row in rows)]
 
@@ -195,13 +196,13 @@ def to_markdown(summary: dict[str, Any], has_curves: bool) -> str:
              *(_cell(v[k]) for k in EFFORT)] for v in summary["variants"]]
     floors = [next((v["metrics"][m]["floor"] for v in summary["variants"] if m in v["metrics"]), None) for m in metrics]
     rows.append(["real floor", "", *(_num(f) for f in floors), *("" for _ in EFFORT)])
-    lines += _table(header, rows)
+    lines += markdown_table(header, rows)
     if summary["comparisons"]:
         lines += ["", f"## Against the baseline `{summary['baseline']}`: variant − baseline on the same seeds", ""]
         header = ["variant", "pairs", *(LABELS.get(m, m) for m in metrics), LABELS["seconds"]]
         rows = [[c["variant"], str(len(c["seeds"])), *(_cell(c["metrics"].get(m), True) for m in metrics),
                  _cell(c.get("seconds"), True)] for c in summary["comparisons"]]
-        lines += _table(header, rows)
+        lines += markdown_table(header, rows)
     lines += _threshold_markdown(summary)
     if has_curves:
         lines += ["", "## In-training evaluations", "",
@@ -221,12 +222,12 @@ def _threshold_markdown(summary: dict[str, Any]) -> list[str]:
     lines = ["", f"## Learns faster: first in-training evaluation with {metric} {sign} {value:g}", ""]
     rows = [[v["name"], f"{v['threshold']['reached']} of {v['threshold']['of']}",
              *(_cell(v["threshold"][k]) for k in ("seconds", "steps", "images_seen"))] for v in summary["variants"]]
-    lines += _table(["variant", "reached", "seconds", "steps", "images seen"], rows)
+    lines += markdown_table(["variant", "reached", "seconds", "steps", "images seen"], rows)
     if summary["comparisons"]:
         lines += ["", f"Against `{summary['baseline']}` (seeds where both reached it; lower is faster):", ""]
         rows = [[c["variant"], f"{c['threshold']['both_reached']} of {c['threshold']['pairs']}",
                  str(c["threshold"]["only_variant"]), str(c["threshold"]["only_baseline"]),
                  *(_cell(c["threshold"][k], True) for k in ("seconds", "steps"))]
                 for c in summary["comparisons"] if "threshold" in c]
-        lines += _table(["variant", "both reached", "only the variant", "only the baseline", "seconds", "steps"], rows)
+        lines += markdown_table(["variant", "both reached", "only the variant", "only the baseline", "seconds", "steps"], rows)
     return lines
