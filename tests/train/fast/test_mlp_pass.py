@@ -10,8 +10,8 @@ from counterfeit.models.mlp import MLPDiscriminator, MLPGenerator
 from counterfeit.private_ops import onednn_linear
 from counterfeit.train.fast import MLPStep
 from counterfeit.train.step import AutogradStep, make_step
+from counterfeit.train.fast import mlp_pass, transpose
 from counterfeit.train.fast.kernels import MKL, ONEDNN
-from counterfeit.train.fast import mlp_pass
 from counterfeit.train.fast.mlp_pass import MLPPass, layers_of
 from counterfeit.train.state import build_state
 
@@ -21,11 +21,15 @@ LIBRARY_MIXES = [(MKL, MKL, MKL), (ONEDNN, ONEDNN, ONEDNN), (ONEDNN, MKL, ONEDNN
 
 @pytest.mark.parametrize("libraries", LIBRARY_MIXES, ids=["-".join(mix) for mix in LIBRARY_MIXES])
 @pytest.mark.parametrize("activation,output", [("relu", "sigmoid"), ("leaky_relu", "tanh")])
-def test_hand_written_backward_equals_autograd(activation: str, output: str, libraries: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("copy", ["aten", "blocked"])
+def test_hand_written_backward_equals_autograd(activation: str, output: str, libraries: tuple[str, ...], copy: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Parameter and input gradients of a generator-shaped net, against autograd's, whichever
-    library (kernels.py) runs each of its (forward, input gradient, weight gradient) products."""
+    library (kernels.py) runs each of its (forward, input gradient, weight gradient) products, and
+    whichever copy writes out oneDNN's transposed operands (the blocked one where a width allows)."""
     if ONEDNN in libraries and onednn_linear() is None:
         pytest.skip("this PyTorch has no oneDNN Linear")
+    monkeypatch.setattr(transpose, "fastest", lambda copies: copy if copy in copies else "aten")
     torch.manual_seed(0)
     net = MLPGenerator(6, [9, 7], activation=activation, output=output).net
     x, upstream = torch.randn(5, 6), torch.randn(5, 784)
