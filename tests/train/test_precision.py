@@ -123,3 +123,47 @@ def test_resume_keeps_the_recorded_precision_instead_of_probing(tmp_path: Path, 
     assert built == ["bf16", "bf16"] and load_run_config(run).precision == "bf16"
     with pytest.raises(ConfigError, match="precision = 'fp32'"):  # an explicit other precision: another run
         resume(run, {"precision": "fp32", "steps": 10}, quiet=True)
+
+
+def test_bf16_weight_copies_are_made_again_only_when_the_weights_changed() -> None:
+    s = build_state(resolve(preset="tiny", overrides={**MLP, "precision": "bf16"}))
+    step = make_step(s)
+    step(torch.rand(s.config.batch_size, 1, 28, 28))
+    d_pass, x = step.d, torch.rand(4, 784)
+
+    def copies_match() -> bool:
+        return all(torch.equal(w, p.to(torch.bfloat16))
+                   for w, p in zip([w for pair in d_pass.weights for w in pair], s.discriminator.parameters()))
+
+    with torch.no_grad():
+        d_pass.weights[0][0].fill_(7.0)  # a copy that no longer matches: kept while the weights stand still
+        d_pass.forward(x)
+        assert not copies_match()
+        s.discriminator.load_state_dict(s.discriminator.state_dict())  # a write that counts: copied again
+        d_pass.forward(x)
+        assert copies_match()
+        first = s.discriminator.net[0].weight
+        first.data.add_(1.0)  # an in-place write that leaves the version counter, as fused Adam's
+        d_pass.forward(x)
+        assert not copies_match()
+        d_pass.weights_updated()
+        d_pass.forward(x)
+        assert copies_match()
+
+
+def test_the_fast_step_says_when_adam_updated_the_weights() -> None:
+    """Each of the step's Adam updates is followed by `weights_updated` (fused Adam leaves the
+    version counters): over two steps, every forward reads copies of the current weights."""
+    s = build_state(resolve(preset="tiny", overrides={**MLP, "precision": "bf16"}))
+    step = make_step(s)
+    seen = []
+    for net_pass, net in ((step.g, s.generator), (step.d, s.discriminator)):
+        def checked(*args, net_pass=net_pass, net=net, forward=net_pass.forward, **kwargs):
+            out = forward(*args, **kwargs)
+            seen.append(all(torch.equal(w, p.to(torch.bfloat16))
+                            for w, p in zip([w for pair in net_pass.weights for w in pair], net.parameters())))
+            return out
+        net_pass.forward = checked
+    for _ in range(2):
+        step(torch.rand(s.config.batch_size, 1, 28, 28))
+    assert seen == [True] * 6  # G once, D twice, per step

@@ -94,6 +94,7 @@ class MLPPass:
         # textbook loop's; False: the same distribution from a vectorised generator (below)
         self.exact_dropout = False
         self.transpose = Transposer()  # g.T for oneDNN's weight gradients (it takes its input contiguous)
+        self._copied: list[tuple[int, int]] | None = None  # what `self.weights` were copied from (bfloat16)
 
     @property
     def parameters(self) -> list[Tensor]:
@@ -120,12 +121,12 @@ class MLPPass:
 
     def forward(self, x: Tensor, first_mask_row: int = 0) -> Tensor:
         """The net on `x` (rows, in), applying the masks drawn for mask rows `first_mask_row`
-        onwards, in `dtype`. Call under no_grad, after each update of the weights (this is where
-        their copies are refreshed)."""
+        onwards, in `dtype`. Call under no_grad (this is where the weights' copies are refreshed,
+        if they changed: see `weights_updated`)."""
         rows = slice(first_mask_row, first_mask_row + x.shape[0])
         self.outputs = []
         self.used_masks = [mask[rows] if mask is not None else None for mask in self.masks]
-        self._copy_weights()
+        self._refresh_weights()
         x = x.to(self.dtype)
         for i, (layer, mask, (weight, bias)) in enumerate(zip(self.layers, self.used_masks, self.weights)):
             x = self._linear(i, x, layer, weight, bias)
@@ -155,11 +156,24 @@ class MLPPass:
                 grad = self._times_weight(i, g, self.weights[i][0])
         return (self.parameter_grads if parameter_grads else []), (grad if input_grad else None)
 
-    def _copy_weights(self) -> None:
-        if self.dtype != torch.float32:
+    def weights_updated(self) -> None:
+        """Say that the weights were changed in place by a write that leaves their version counters
+        alone, as torch's fused Adam does: the next forward copies them again. Writes that count
+        (load_state_dict, copy_) are seen without it."""
+        self._copied = None
+
+    def _refresh_weights(self) -> None:
+        """In bfloat16, the weights' copies, made again only if the weights changed since the last
+        copy: D's forward in G's update and in the next step's first D update read the same
+        weights, and copying them once saves mlp4 0.2 ms a step."""
+        if self.dtype == torch.float32:
+            return
+        stamp = [(p.data_ptr(), p._version) for p in self.parameters]
+        if stamp != self._copied:
             for layer, (weight, bias) in zip(self.layers, self.weights):
                 weight.copy_(layer.linear.weight)
                 bias.copy_(layer.linear.bias)
+            self._copied = stamp
 
     def _weight_grad(self, i: int, g: Tensor, x: Tensor) -> None:
         """g.T @ x as layer i's float32 weight gradient (in bfloat16: the product rounded once, then

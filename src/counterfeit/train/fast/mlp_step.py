@@ -84,6 +84,7 @@ class MLPStep:
         grad = torch.cat(s.loss.d_grad(real_logits, fake_logits)).view(-1, 1)
         grads, _ = self.d.backward(images, grad, parameter_grads=True, input_grad=False)
         adam_step(s.d_opt, s.world.average(grads))
+        self.d.weights_updated()
         return d_loss, real_logits, fake_logits
 
     def _generator_update(self, z: Tensor, fakes: Tensor, first_mask_row: int, s: TrainState) -> Tensor:
@@ -93,4 +94,5 @@ class MLPStep:
         _, grad = self.d.backward(fakes[mine], grad, parameter_grads=False, input_grad=True)
         grads, _ = self.g.backward(z, grad, parameter_grads=True, input_grad=False, rows=mine)
         adam_step(s.g_opt, s.world.average(grads))
+        self.g.weights_updated()
         return g_loss
