@@ -20,8 +20,9 @@ from typing import Callable
 
 import torch
 
-from counterfeit.train.fast.kernels import Product, Runner
-from counterfeit.train.fast.kernels import fastest as fastest_name
+from counterfeit.train.fast.kernels import Product
+from counterfeit.train.fast.timing import Runner
+from counterfeit.train.fast.timing import fastest as fastest_name
 
 
 @dataclass(frozen=True)

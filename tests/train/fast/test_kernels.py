@@ -11,7 +11,8 @@ import torch
 
 from counterfeit import hardware
 from counterfeit.train.fast import kernels
-from counterfeit.train.fast.kernels import MKL, ONEDNN, KernelChoices, Product, choices_path, fastest
+from counterfeit.train.fast.kernels import MKL, ONEDNN, KernelChoices, Product, choices_path
+from counterfeit.train.fast.timing import fastest
 
 needs_onednn = pytest.mark.skipif(kernels.private_ops.onednn_linear() is None, reason="no oneDNN Linear here")
 
@@ -46,10 +47,11 @@ def test_one_lucky_call_does_not_decide() -> None:
 
 @needs_onednn
 @pytest.mark.parametrize("a_t, b_t", [(False, True), (False, False), (True, False)])  # x W.T, g W, g.T x
-def test_both_libraries_compute_the_product(a_t: bool, b_t: bool) -> None:
-    results = {name: run() for name, run in Product(5, 7, 3, a_t, b_t, torch.float32).runners().items()}
+@pytest.mark.parametrize("m, k, n", [(5, 7, 3), (16, 12, 8)])  # the second: a g.T the blocked copy can write
+def test_both_libraries_compute_the_product(a_t: bool, b_t: bool, m: int, k: int, n: int) -> None:
+    results = {name: run() for name, run in Product(m, k, n, a_t, b_t, torch.float32).runners().items()}
     assert set(results) == {MKL, ONEDNN}
-    assert results[MKL].shape == (5, 3)  # not square: a wrongly transposed operand would not fit
+    assert results[MKL].shape == (m, n)  # not square: a wrongly transposed operand would not fit
     torch.testing.assert_close(results[ONEDNN], results[MKL])
 
 
@@ -95,7 +97,7 @@ def test_each_cpu_core_and_torch_has_its_own_file(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 25 17")
     zen4 = choices_path()
     monkeypatch.setattr(hardware, "cpu_signature", lambda: "AMD EPYC 26 2")
-    assert choices_path() != zen4 and choices_path().name == f"kernels-v2-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
+    assert choices_path() != zen4 and choices_path().name == f"kernels-v{kernels.METHOD}-AMD-EPYC-26-2-torch-{torch.__version__}.json".replace("+", "-")
 
 
 @needs_onednn

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -31,15 +28,17 @@ from counterfeit import hardware, private_ops
 from counterfeit.errors import UserError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.home import cache_dir
+from counterfeit.train.fast.timing import Runner, fastest
+from counterfeit.train.fast.transpose import Transposer
 
 MKL, ONEDNN = "mkl", "onednn"
-REPS = 9  # timed calls per library and product, after one warm-up call each: their median counts
 # How choices are measured; a new way names a new cache file, so choices made the old way are made
-# again. 2 (2026-11-30): the median of 9 calls, both libraries allocating their output. Before, the
-# best of 3 with MKL writing into a preallocated one: on a family-26 AMD EPYC it chose MKL for
-# mlp4's 512x100x256 weight gradient, 188 us in the step against oneDNN's 118.
-METHOD = 2
-Runner = Callable[[], object]
+# again. 3 (2026-11-30): oneDNN's weight gradients get their transposed operand from a `Transposer`,
+# as the step now feeds them. 2 (2026-11-30): the median of 9 calls (`timing.fastest`), both
+# libraries allocating their output. Before, the best of 3 with MKL writing into a preallocated
+# one: on a family-26 AMD EPYC it chose MKL for mlp4's 512x100x256 weight gradient, 188 us in
+# the step against oneDNN's 118.
+METHOD = 3
 
 
 @dataclass(frozen=True)
@@ -67,26 +66,11 @@ class Product:
         # the allocation (a fresh output of a few MB can cost more in page faults than the product).
         kernels: dict[str, Runner] = {MKL: lambda: torch.mm(a, b)}
         onednn = private_ops.onednn_linear()
-        if onednn is not None:  # a @ b as oneDNN's Linear with weight b.T (a view), as the step calls it
-            kernels[ONEDNN] = lambda: onednn(a, b.t(), None, "none", [], "")
+        if onednn is not None:  # a @ b as oneDNN's Linear with weight b.T (a view), as the step calls it:
+            # a transposed `a` written out contiguous first, by the copy that is fastest for its shape
+            left = (lambda transpose=Transposer(): transpose(a.t())) if self.a_t else (lambda: a)
+            kernels[ONEDNN] = lambda: onednn(left(), b.t(), None, "none", [], "")
         return kernels
-
-
-def fastest(kernels: dict[str, Runner], reps: int = REPS) -> str:
-    """The name of the kernel with the least time per call: the median of `reps` calls after one
-    warm-up call each, the kernels taking turns, so a burst of load elsewhere hits them alike (the
-    median, not the best: one lucky call must not decide a choice that is kept for good)."""
-    if len(kernels) == 1:
-        return next(iter(kernels))
-    times: dict[str, list[float]] = {name: [] for name in kernels}
-    for kernel in kernels.values():
-        kernel()
-    for _ in range(reps):
-        for name, kernel in kernels.items():
-            start = time.perf_counter()
-            kernel()
-            times[name].append(time.perf_counter() - start)
-    return min(times, key=lambda name: statistics.median(times[name]))
 
 
 class KernelChoices:

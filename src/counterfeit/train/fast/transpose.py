@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from counterfeit.train.fast.kernels import fastest
+from counterfeit.train.fast.timing import fastest
 
 Copy = Callable[[Tensor, Tensor], object]  # (matrix, out): writes matrix.T into out
 
