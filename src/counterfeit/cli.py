@@ -104,13 +104,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from counterfeit.config import parse_set, preset_names, resolve
 
     overrides = parse_set(args.set)
+    if args.runs is not None and (args.summarize or args.to_quality is not None):
+        raise UserError(f"--runs {args.runs}: cannot be combined with --summarize or --to-quality")
     if args.summarize:
         return _bench_summary(args)
     if args.to_quality is not None:
         return _bench_to_quality(args, overrides)
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
-    configs = [resolve(preset=name, overrides=overrides) for name in presets]
+    configs = [resolve(preset=name, overrides=overrides) for name in presets]  # checked before any run
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
+    if args.runs is not None:
+        return _bench_runs(args, presets)
+    if args.out is not None:
+        raise UserError(f"--out {args.out}: only with --to-quality or --runs")
     precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
@@ -126,6 +132,25 @@ def _bench_summary(args: argparse.Namespace) -> int:
         if getattr(args, name):
             raise UserError(f"--{name.replace('_', '-')}: cannot be combined with --summarize (which measures nothing)")
     summary = summarize(read_runs(args.summarize), args.summarize)
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+    return 0
+
+
+def _bench_runs(args: argparse.Namespace, presets: list[str]) -> int:
+    """The same measurement --runs times, each in a fresh process (bench/repeat.py), then the
+    medians and ranges over them as --summarize prints them."""
+    import json
+    import tempfile
+
+    from counterfeit.bench.repeat import repeat, run_files
+    from counterfeit.bench.summary import format_summary, read_runs, summarize
+
+    forwarded = [f"--preset={name}" for name in presets] + [f"--config={path.resolve()}" for path in args.config]
+    forwarded += [f"--set={item}" for item in args.set] + [f"--seconds={args.seconds}", f"--precision={args.precision}"]
+    forwarded += [f"--threads={args.threads}"] if args.threads else []
+    with tempfile.TemporaryDirectory(prefix="counterfeit-bench-") as scratch:
+        paths = repeat(forwarded, run_files(args.out if args.out is not None else Path(scratch), args.runs))
+        summary = summarize(read_runs(paths), paths)
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 0
 
@@ -368,11 +393,15 @@ reached" and exits 1.
 
 With --summarize FILE...: read the JSON of several `bench --json` runs of one command on one
 machine and print each figure's median and range over them, as a Markdown table (--json: as JSON).
-One run is one spell of the machine's load; the median over runs is what docs/benchmarks.md reports.""", """\
+One run is one spell of the machine's load; the median over runs is what docs/benchmarks.md reports.
+
+With --runs N: measure N times, each run a fresh process, and print that summary of them; --out DIR
+keeps each run's JSON (DIR/run1.json, ...).""", """\
   counterfeit bench --preset mlp2 --seconds 5 --json
   counterfeit bench --preset dcgan --precision bf16
   counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60
-  for r in 1 2 3 4 5; do counterfeit bench --json > run$r.json; done; counterfeit bench --summarize run*.json""")
+  counterfeit bench --preset mlp2 --preset mlp4 --runs 5 --out bench-today
+  counterfeit bench --summarize bench-today/run*.json""")
     bench.add_argument("--preset", action="append", default=[],
                        help="a preset to measure; repeatable (default: mlp2 and mlp4, where present)")
     bench.add_argument("--config", type=Path, action="append", default=[],
@@ -391,8 +420,12 @@ One run is one spell of the machine's load; the median over runs is what docs/be
                        help="train PRESET until its quality target holds at an in-training eval; report the time")
     bench.add_argument("--max-minutes", type=_positive_float,
                        help="with --to-quality: stop the run after this many minutes (max_seconds) if not reached")
-    bench.add_argument("--out", type=Path, help="with --to-quality: the run directory (default runs/<preset>-<time>)")
+    bench.add_argument("--out", type=Path, help="with --to-quality: the run directory (default runs/<preset>-<time>); "
+                       "with --runs: a folder for each run's JSON (run1.json, ...)")
     bench.add_argument("--quiet", action="store_true", help="with --to-quality: no progress bar")
+    bench.add_argument("--runs", type=_positive_int, metavar="N",
+                       help="measure N times, each in a fresh process, and print each figure's median and range "
+                       "over them (as --summarize does)")
     bench.add_argument("--summarize", type=Path, nargs="+", metavar="FILE",
                        help="medians and ranges over the JSON of several `bench --json` runs; measures nothing")
     bench.set_defaults(func=cmd_bench)
