@@ -144,3 +144,14 @@ def test_a_private_op_with_other_numbers_is_not_used(monkeypatch: pytest.MonkeyP
 def test_without_onednn_in_the_build_there_is_no_onednn_linear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
     assert private_ops.onednn_linear() is None
+
+
+def test_the_version_counter_counts_in_place_writes() -> None:
+    weight = torch.zeros(3)
+    before = private_ops.version_counter(weight)
+    assert isinstance(before, int)
+    with torch.no_grad():
+        weight.copy_(torch.ones(3))
+        weight.mul_(2)
+    assert private_ops.version_counter(weight) == before + 2
+    assert private_ops.version_counter(object()) is None  # no counter: the callers' safe path

@@ -11,6 +11,7 @@ optimiser, a module or a metric's loop, never inside a training step, so it cost
     torch._foreach_lerp_                 train/ema.py              Tensor.lerp_ per tensor (bitwise equal)
     torch.ops.mkldnn._linear_pointwise   train/fast/mlp_pass.py    torch.addmm + activation, torch.mm
     torch._int_mm                        metrics/memorisation.py   float64 matmul (exact here: bitwise equal)
+    Tensor._version                      train/fast/mlp_pass.py    bf16 weight copies made at every forward
 
 (The `torch.ops.aten.*_backward` ops of train/fast/mlp_pass.py are ATen's public, non-underscored
 operators, the ones autograd itself calls; they need no fallback.)
@@ -111,6 +112,15 @@ def _onednn_agrees(op: Callable[..., Tensor]) -> bool:
     times_weight = op(grad, weight.t(), None, "none", [], "")
     return (torch.allclose(activated, torch.nn.functional.leaky_relu(torch.addmm(bias, x, weight.t()), 0.2))
             and torch.allclose(times_weight, grad @ weight))
+
+
+# --- a tensor's version counter: how many in-place writes it has had -----------------------------
+
+def version_counter(tensor: Tensor) -> int | None:
+    """The counter autograd keeps to detect in-place writes (every write through torch's dispatcher
+    bumps it; torch's fused Adam kernel does not), or None where this PyTorch has none."""
+    version = getattr(tensor, "_version", None)
+    return version if isinstance(version, int) else None
 
 
 # --- int8 x int8 -> int32 matrix products (pixel distances) ---------------------------------------

@@ -167,3 +167,17 @@ def test_the_fast_step_says_when_adam_updated_the_weights() -> None:
     for _ in range(2):
         step(torch.rand(s.config.batch_size, 1, 28, 28))
     assert seen == [True] * 6  # G once, D twice, per step
+
+
+def test_without_version_counters_the_bf16_copies_are_made_at_every_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    from counterfeit import private_ops
+
+    monkeypatch.setattr(private_ops, "version_counter", lambda tensor: None)
+    s = build_state(resolve(preset="tiny", overrides={**MLP, "precision": "bf16"}))
+    step = make_step(s)
+    step(torch.rand(s.config.batch_size, 1, 28, 28))
+    with torch.no_grad():
+        s.discriminator.net[0].weight.data.add_(1.0)  # a write nothing reports
+        step.d.forward(torch.rand(4, 784))
+    first = step.d.weights[0][0]
+    assert torch.equal(first, s.discriminator.net[0].weight.to(torch.bfloat16))
