@@ -11,7 +11,7 @@ optimiser, a module or a metric's loop, never inside a training step, so it cost
     torch._foreach_lerp_                 train/ema.py              Tensor.lerp_ per tensor (bitwise equal)
     torch.ops.mkldnn._linear_pointwise   train/fast/mlp_pass.py    torch.addmm + activation, torch.mm
     torch._int_mm                        metrics/memorisation.py   float64 matmul (exact here: bitwise equal)
-    Tensor._version (an attribute, read   train/fast/mlp_pass.py    bf16 weight copies made at every forward
+    Tensor._version (an attribute, read  train/fast/mlp_pass.py    bf16 weight copies made at every forward
       at each bf16 forward: no op runs)
 
 (The `torch.ops.aten.*_backward` ops of train/fast/mlp_pass.py are ATen's public, non-underscored
