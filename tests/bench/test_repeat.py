@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,39 @@ def test_a_run_count_below_one_is_an_argument_error(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as exit_:
         main(["bench", "--runs", "0"])
     assert exit_.value.code == 2 and "argument --runs: must be positive, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_run_in_progress_too(tmp_path: Path, signum: int) -> None:
+    parent = subprocess.Popen([sys.executable, "-m", "counterfeit", "bench", "--preset", "tiny", "--runs", "3",
+                               "--seconds", "5", "--out", str(tmp_path / "out")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def children() -> list[Path]:  # the measuring processes this bench started
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent.pid:
+                    found.append(proc)
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    deadline = time.monotonic() + 60
+    while not (running := children()):
+        assert time.monotonic() < deadline and parent.poll() is None, "the first run never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    parent.send_signal(signum)
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130 and "counterfeit bench: interrupted" in err and "Traceback" not in err
+    assert all(_ended(proc) for proc in running)  # killed, not left measuring
+    assert not (tmp_path / "out" / "run1.json").exists()
+
+
+def _ended(proc: Path) -> bool:
+    """Gone, or a zombie: killed but not (yet) reaped by whoever inherited it."""
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
