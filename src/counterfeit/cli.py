@@ -124,34 +124,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_summary(args: argparse.Namespace) -> int:
-    import json
-
-    from counterfeit.bench.summary import format_summary, read_runs, summarize
-
     for name in ("preset", "config", "to_quality", "set"):
         if getattr(args, name):
             raise UserError(f"--{name.replace('_', '-')}: cannot be combined with --summarize (which measures nothing)")
-    summary = summarize(read_runs(args.summarize), args.summarize)
-    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
-    return 0
+    return _print_summary(args.summarize, args.json)
 
 
 def _bench_runs(args: argparse.Namespace, presets: list[str]) -> int:
     """The same measurement --runs times, each in a fresh process (bench/repeat.py), then the
     medians and ranges over them as --summarize prints them."""
-    import json
     import tempfile
 
     from counterfeit.bench.repeat import repeat, run_files
-    from counterfeit.bench.summary import format_summary, read_runs, summarize
 
     forwarded = [f"--preset={name}" for name in presets] + [f"--config={path.resolve()}" for path in args.config]
     forwarded += [f"--set={item}" for item in args.set] + [f"--seconds={args.seconds}", f"--precision={args.precision}"]
     forwarded += [f"--threads={args.threads}"] if args.threads else []
     with tempfile.TemporaryDirectory(prefix="counterfeit-bench-") as scratch:
         paths = repeat(forwarded, run_files(args.out if args.out is not None else Path(scratch), args.runs))
-        summary = summarize(read_runs(paths), paths)
-    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+        return _print_summary(paths, args.json)
+
+
+def _print_summary(paths: list[Path], as_json: bool) -> int:
+    """Each figure's median and range over the bench runs in `paths` (bench/summary.py)."""
+    import json
+
+    from counterfeit.bench.summary import format_summary, read_runs, summarize
+
+    summary = summarize(read_runs(paths), paths)
+    print(json.dumps(summary, indent=1) if as_json else format_summary(summary))
     return 0
 
 

@@ -57,7 +57,5 @@ class Transposer:
         block = next((b for b in (16, 8, 4) if cols % b == 0), None)
         if block is not None and matrix.is_contiguous() and matrix.device.type == "cpu":
             copies["blocked"] = _blocked(block)
-        if len(copies) == 1:
-            return _aten, out
         name = fastest({name: (lambda copy=copy: copy(matrix, out)) for name, copy in copies.items()})
         return copies[name], out
