@@ -13,6 +13,7 @@ from counterfeit.config import ConfigError, resolve, to_dict
 from counterfeit.rundir import load_run_config
 from counterfeit.train.checkpoint import list_checkpoints, read_checkpoint
 from counterfeit.train.fast import MLPStep
+from counterfeit.train.fast.mlp_pass import MLPPass
 from counterfeit.train import loop
 from counterfeit.train.loop import resume, train
 from counterfeit.train.precision import compute_dtype, resolve_precision
@@ -77,8 +78,13 @@ def test_bf16_mlp_step_multiplies_bfloat16_copies_and_keeps_float32_masters() ->
         assert all(w.dtype == torch.bfloat16 for pair in net_pass.weights for w in pair)
     # D's copies were refreshed at its last forward (G's update), after its own update: its
     # float32 weights, rounded
-    copies = [w for pair in step.d.weights for w in pair]
-    assert all(torch.equal(w, p.to(torch.bfloat16)) for w, p in zip(copies, s.discriminator.parameters()))
+    assert copies_match(step.d, s.discriminator)
+
+
+def copies_match(net_pass: MLPPass, net: torch.nn.Module) -> bool:
+    """The pass's bfloat16 weight copies are the net's float32 weights, rounded."""
+    return all(torch.equal(w, p.to(torch.bfloat16))
+               for w, p in zip([w for pair in net_pass.weights for w in pair], net.parameters()))
 
 
 @pytest.mark.parametrize("has_bf16,expected", [(True, "bf16"), (False, "fp32")])
@@ -130,25 +136,20 @@ def test_bf16_weight_copies_are_made_again_only_when_the_weights_changed() -> No
     step = make_step(s)
     step(torch.rand(s.config.batch_size, 1, 28, 28))
     d_pass, x = step.d, torch.rand(4, 784)
-
-    def copies_match() -> bool:
-        return all(torch.equal(w, p.to(torch.bfloat16))
-                   for w, p in zip([w for pair in d_pass.weights for w in pair], s.discriminator.parameters()))
-
     with torch.no_grad():
         d_pass.weights[0][0].fill_(7.0)  # a copy that no longer matches: kept while the weights stand still
         d_pass.forward(x)
-        assert not copies_match()
+        assert not copies_match(d_pass, s.discriminator)
         s.discriminator.load_state_dict(s.discriminator.state_dict())  # a write that counts: copied again
         d_pass.forward(x)
-        assert copies_match()
+        assert copies_match(d_pass, s.discriminator)
         first = s.discriminator.net[0].weight
         first.data.add_(1.0)  # an in-place write that leaves the version counter, as fused Adam's
         d_pass.forward(x)
-        assert not copies_match()
+        assert not copies_match(d_pass, s.discriminator)
         d_pass.weights_updated()
         d_pass.forward(x)
-        assert copies_match()
+        assert copies_match(d_pass, s.discriminator)
 
 
 def test_the_fast_step_says_when_adam_updated_the_weights() -> None:
@@ -160,8 +161,7 @@ def test_the_fast_step_says_when_adam_updated_the_weights() -> None:
     for net_pass, net in ((step.g, s.generator), (step.d, s.discriminator)):
         def checked(*args, net_pass=net_pass, net=net, forward=net_pass.forward, **kwargs):
             out = forward(*args, **kwargs)
-            seen.append(all(torch.equal(w, p.to(torch.bfloat16))
-                            for w, p in zip([w for pair in net_pass.weights for w in pair], net.parameters())))
+            seen.append(copies_match(net_pass, net))
             return out
         net_pass.forward = checked
     for _ in range(2):
