@@ -28,6 +28,13 @@ def seeded_global_rngs() -> None:
     random.seed(0)
 
 
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                              reason="needs a CUDA GPU"))])
+def device(request: pytest.FixtureRequest) -> str:
+    """A test that takes `device` runs on the CPU, and on a GPU too where torch sees one."""
+    return request.param
+
+
 @pytest.fixture(scope="session", autouse=True)
 def metrics_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The toolkit's cache folder (real-data statistics, downloaded datasets, converted image

@@ -191,7 +191,7 @@ class Config:
                                        "(the tensorboard extra)")
     # -- speed --
     precision: str = setting("fp32", "bf16: matrix products and convolutions in bfloat16, float32 weights and "
-                             "Adam; auto: bf16 where the device has bfloat16 hardware (resolved and recorded "
+                             "Adam; auto: bf16 on a CPU with bfloat16 hardware, fp32 on a GPU (resolved and recorded "
                              "at the run's start)", OneOf(("fp32", "bf16", "auto")))
     # -- judging while training (counterfeit.metrics) --
     eval_every: int = setting(0, "steps between evaluations (FID, recall, ...); 0 = off", NOT_NEGATIVE)

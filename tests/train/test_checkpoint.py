@@ -172,3 +172,25 @@ def test_a_resume_records_its_command_and_the_run_duration(tmp_path: Path) -> No
     assert after["resume_command"] == sys.argv and after["command"] == first["command"]
     # The resume's clock starts at its checkpoint's seconds: the first 20 steps count too.
     assert after["duration_seconds"] > read_checkpoint(run / "checkpoints" / "step_000020.safetensors").seconds
+
+
+def test_a_checkpoint_from_another_kind_of_device_is_refused_before_anything_changes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A GPU run's noise generator lives on the GPU: its state cannot continue a CPU run draw for draw."""
+    from safetensors.torch import save_file
+
+    from counterfeit.cli import main
+
+    run = train(resolve(preset="tiny", overrides={"steps": 10, "checkpoint_every": 5}), out=tmp_path / "run",
+                quiet=True)
+    last = list_checkpoints(run)[-1]
+    checkpoint = read_checkpoint(last)
+    assert checkpoint.meta["device"] == "cpu"
+    save_file(checkpoint.tensors, last, metadata={k: json.dumps(v) for k, v in {**checkpoint.meta,
+                                                                                 "device": "cuda"}.items()})
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["train", "--resume", str(run), "--steps", "20", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint {last.name} was written on cuda, this resume would run on cpu" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -99,15 +99,16 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def test_killed_anywhere_resumes_bit_identical(tmp_path: Path) -> None:
+def test_killed_anywhere_resumes_bit_identical(tmp_path: Path, device: str) -> None:
+    overrides = {**OVERRIDES, "device": device}
     with one_thread():
-        reference = train(resolve(preset="tiny", overrides=OVERRIDES), out=tmp_path / "reference", quiet=True)
+        reference = train(resolve(preset="tiny", overrides=overrides), out=tmp_path / "reference", quiet=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     run = tmp_path / "run"
     args = ["train", "--preset", "tiny", "--out", str(run), "--quiet",
-            *(f"--set={k}={v}" for k, v in OVERRIDES.items())]
+            *(f"--set={k}={v}" for k, v in overrides.items())]
     metrics = run / METRICS_FILE
 
     # 1. SIGKILL halfway through the 8th checkpoint (step 40), after step 40's metrics line and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,43 @@ def test_cuda_without_a_gpu_is_one_clear_error(tmp_path: Path, capsys: pytest.Ca
     assert main(["train", "--preset", "tiny", "--device", "cuda", "--out", str(tmp_path / "run")]) == 2
     assert "device: cuda" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+SMALL_CONV = {"g_hidden": "16,8", "d_hidden": "8,16", "z_dim": "8", "batch_size": "16"}
+
+
+@cuda
+@pytest.mark.parametrize("preset", ["dcgan", "cdcgan"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_conv_presets_train_on_cuda_with_in_training_evaluation(preset: str, precision: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from counterfeit.train import watch
+
+    monkeypatch.setattr(watch, "EVAL_N", 500)
+    config = resolve(preset=preset, overrides={**SMALL_CONV, "device": "cuda", "precision": precision, "steps": "12",
+                                               "eval_every": "6", "log_every": "3", "sample_every": "6"})
+    run = train(config, out=tmp_path / "run", quiet=True)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "fid" in r]
+    assert [r["step"] for r in evals] == [6, 12] and all(math.isfinite(r["fid"]) for r in evals)
+    assert all(math.isfinite(r["d_loss"]) and math.isfinite(r["g_loss"]) for r in records if "d_loss" in r)
+    assert f'precision = "{precision}"' in (run / "config.toml").read_text()
+
+
+@cuda
+def test_a_gpu_run_samples_and_evaluates_on_a_machine_without_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Weights are written from the GPU; a CPU-only machine must read the run all the same, and
+    say in one line why it cannot continue it."""
+    from counterfeit.cli import main
+
+    config = resolve(preset="dcgan", overrides={**SMALL_CONV, "device": "auto", "precision": "fp32", "steps": "8",
+                                                "checkpoint_every": "4", "eval_every": "0"})
+    run = train(config, out=tmp_path / "run", quiet=True)
+    assert 'device = "cuda:0"' in (run / "config.toml").read_text()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["sample", str(run), "-n", "16", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["eval", str(run), "-n", "500", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "10", "--quiet"]) == 2
+    assert "was written on cuda, this resume would run on cpu" in capsys.readouterr().err

@@ -94,10 +94,11 @@ FEATURES = {
 }
 
 
+# `device`: on a GPU every feature is checked there too, where cuDNN and cuBLAS must repeat themselves.
 @pytest.mark.parametrize("features", FEATURES.values(), ids=FEATURES.keys())
-def test_crashed_and_resumed_run_is_the_uninterrupted_one(features: dict[str, str], tmp_path: Path,
+def test_crashed_and_resumed_run_is_the_uninterrupted_one(features: dict[str, str], device: str, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    config = resolve(preset="tiny", overrides={**BASE, **features})
+    config = resolve(preset="tiny", overrides={**BASE, **features, "device": device})
     reference = train(config, out=tmp_path / "reference", quiet=True)
     with monkeypatch.context() as patch:
         crash_before_step(patch, 25)  # checkpoints at 10 and 20; metrics, grids and frames past 20
@@ -211,10 +212,12 @@ def test_replayed_watch_remembers_streaks_and_fired_signals() -> None:
 
 
 @pytest.mark.parametrize("abort", [False, True], ids=["eval", "collapse_abort"])
-def test_in_training_evaluation_resumes_exactly(abort: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_training_evaluation_resumes_exactly(abort: bool, device: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERFEIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(watch, "EVAL_N", 500)  # a quarter of the samples: seconds saved, same logic
-    config = resolve(preset="tiny", overrides={**BASE, "eval_every": "10", "collapse_abort": str(abort).lower()})
+    config = resolve(preset="tiny", overrides={**BASE, "eval_every": "10", "collapse_abort": str(abort).lower(),
+                                               "device": device})
     reference = train(config, out=tmp_path / "reference", quiet=True)
     records = [json.loads(line) for line in (reference / "metrics.jsonl").read_text().splitlines()]
     signals = [r["step"] for r in records if "collapse" in r]

@@ -48,12 +48,12 @@ def reference_step(s: TrainState, d_opt: torch.optim.Adam, g_opt: torch.optim.Ad
 
     for real, y in zip(reals, labels):
         n = len(real)
-        fake = G(s.prior.sample(n, s.noise_rng), y).detach()
+        fake = G(s.prior.sample(n, s.noise_rng, s.device), y).detach()
         d_real, real_classes = split_logits(D(real, y))
         d_fake, _ = split_logits(D(fake, y))
         if wasserstein:  # the critic minimises D(G(z)) - D(x) + lambda (|grad D(x_hat)| - 1)^2
             d_loss = d_fake.mean() - d_real.mean()
-            e = torch.rand(n, 1, 1, 1, generator=s.noise_rng)  # the penalty draws after the noise
+            e = torch.rand(n, 1, 1, 1, generator=s.noise_rng, device=s.device)  # the penalty draws after the noise
             x_hat = (e * real + (1 - e) * fake).requires_grad_(True)
             (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)
             d_loss = d_loss + c.gp_weight * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -66,7 +66,7 @@ def reference_step(s: TrainState, d_opt: torch.optim.Adam, g_opt: torch.optim.Ad
         d_opt.step()
 
     y = labels[-1]
-    g_logits, g_classes = split_logits(D(G(s.prior.sample(len(reals[0]), s.noise_rng), y), y))
+    g_logits, g_classes = split_logits(D(G(s.prior.sample(len(reals[0]), s.noise_rng, s.device), y), y))
     g_loss = -g_logits.mean() if wasserstein else -F.logsigmoid(g_logits).mean()
     if g_classes is not None:  # G: D should read its fakes as the digit asked for
         g_loss = g_loss + c.aux_weight * F.cross_entropy(g_classes, y)
@@ -81,10 +81,10 @@ def plain_adam(module: torch.nn.Module, lr: float, config: Config) -> torch.opti
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
+def test_autograd_step_equals_the_textbook_loop(case: str, device: str) -> None:
     preset, overrides = CASES[case]
     # fp32: the textbook loop is float32 (dcgan's and cdcgan's "auto" would be bf16 on a bf16 CPU)
-    config = resolve(preset=preset, overrides={**overrides, "batch_size": str(BATCH), "device": "cpu",
+    config = resolve(preset=preset, overrides={**overrides, "batch_size": str(BATCH), "device": device,
                                                "precision": "fp32"})
     ours, theirs = build_state(config), build_state(config)  # same seed: same weights, same noise RNG
     step = make_step(ours)
@@ -93,15 +93,18 @@ def test_autograd_step_equals_the_textbook_loop(case: str) -> None:
     convs = [p for net in (ours.generator, ours.discriminator) for p in net.parameters()
              if p.ndim == 4 and p.shape[1] > 1]
     assert bool(convs) == (config.model in ("dcgan", "cdcgan"))
-    assert all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in convs)
+    # channels-last on the CPU (oneDNN's faster layout here); as PyTorch makes them on a GPU
+    assert all(p.is_contiguous(memory_format=torch.channels_last) != p.is_contiguous() for p in convs)
+    assert all(p.is_contiguous() == (device == "cuda") for p in convs)
     for module in (theirs.generator, theirs.discriminator):  # the reference: the tutorials' NCHW weights
         module.to(memory_format=torch.contiguous_format)
     d_opt, g_opt = plain_adam(theirs.discriminator, config.lr_d, config), plain_adam(theirs.generator, config.lr_g, config)
 
     data = torch.Generator().manual_seed(11)
     rows = config.n_critic * BATCH
-    reals = [torch.rand(rows, 1, 28, 28, generator=data) * 2 - 1 for _ in range(STEPS)]  # pixels in [-1, 1]
-    labels = [torch.randint(0, 10, (rows,), generator=data) if config.conditional else None for _ in range(STEPS)]
+    reals = [(torch.rand(rows, 1, 28, 28, generator=data) * 2 - 1).to(device) for _ in range(STEPS)]  # in [-1, 1]
+    labels = [torch.randint(0, 10, (rows,), generator=data).to(device) if config.conditional else None
+              for _ in range(STEPS)]
 
     torch.manual_seed(5)  # dropout's masks come from the global RNG: both runs start from one state
     our_losses = [step(real, y) for real, y in zip(reals, labels)]

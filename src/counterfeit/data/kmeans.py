@@ -73,7 +73,11 @@ def _plus_plus(points: Tensor, k: int, rng: torch.Generator) -> Tensor:
 
 def _means(points: Tensor, assignment: Tensor, previous: Tensor) -> Tensor:
     k = len(previous)
-    sums = torch.zeros_like(previous).index_add_(0, assignment, points)
+    if points.device.type == "cpu":
+        sums = torch.zeros_like(previous).index_add_(0, assignment, points)
+    else:  # a GPU's index_add_ sums with atomics, in whatever order its threads run: a (K, N) @ (N, D)
+        # product of the one-hot assignment sums the same way every time, so a run's clusters repeat
+        sums = torch.nn.functional.one_hot(assignment, k).T.to(points.dtype) @ points
     counts = torch.bincount(assignment, minlength=k)
     centroids = sums / counts.clamp_min(1).unsqueeze(1).to(points.dtype)
     empty = torch.nonzero(counts == 0).flatten()

@@ -146,6 +146,7 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, rngs: 
         "config": config,
         "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
         "processes": state.world.size,
+        "device": state.device.type,
         "sampler": {"position": sampler_state["position"], "epoch": sampler_state["epoch"]},
         "optimizers": optimisers,
         "numpy_random": [np_kind, int(np_pos), int(np_has_gauss), float(np_gauss)],
@@ -203,6 +204,12 @@ def parse_checkpoint(path: Path, data: bytes) -> Checkpoint:
     if step_of(path) != meta.get("step"):
         raise CheckpointError(f"{path}: file name does not match its step {meta.get('step')}")
     return Checkpoint(path, int(meta["step"]), float(meta["seconds"]), config, tensors, meta)
+
+
+def device_of(checkpoint: Checkpoint) -> str:
+    """The kind of device that wrote it, "cpu" or "cuda" (checkpoints from before this was
+    recorded: taken as the CPU's, the only device they were written on)."""
+    return str(checkpoint.meta.get("device", "cpu"))
 
 
 def processes_of(checkpoint: Checkpoint) -> int:

@@ -26,6 +26,7 @@ from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.budget import TimeBudget
 from counterfeit.train.cadence import due
 from counterfeit.train.checkpoint import Checkpoint, latest_checkpoint, restore, rng_states, save_checkpoint
+from counterfeit.train.device import resolve_device
 from counterfeit.train.distributed import (Agreement, World, check_split, init_world, join, leaving_together,
                                            use_device, world_from_env)
 from counterfeit.train.guard import NonFiniteGuard
@@ -33,8 +34,8 @@ from counterfeit.train.handover import Resumption, hand_over
 from counterfeit.train.interrupt import TrainingStopped, stop_on_signals
 from counterfeit.train.precision import warn_if_emulated
 from counterfeit.train.progress import Progress
-from counterfeit.train.resume import (check_checkpoint_config, check_processes, check_same_data, record_config,
-                                      resume_config, rewind)
+from counterfeit.train.resume import (check_checkpoint_config, check_device, check_processes, check_same_data,
+                                      record_config, resume_config, rewind)
 from counterfeit.train.snapshots import Snapshots
 from counterfeit.train.state import StepOutput, TrainState, build_state
 from counterfeit.train.step import make_step
@@ -117,6 +118,7 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
     if checkpoint is not None:
         check_checkpoint_config(checkpoint, config)
         check_processes(checkpoint, world.size)
+        check_device(checkpoint, resolve_device(config.device, world.local_rank).type)
         if checkpoint.step > config.steps:
             raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
     run = RunDir(path)

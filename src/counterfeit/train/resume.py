@@ -21,7 +21,7 @@ from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import absolute_data
 from counterfeit.errors import ConfigError, UserError
 from counterfeit.fileio import atomic_write_text
-from counterfeit.train.checkpoint import Checkpoint, CheckpointError, processes_of
+from counterfeit.train.checkpoint import Checkpoint, CheckpointError, device_of, processes_of
 from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
                                 is_run_dir, load_run_config)
 
@@ -83,6 +83,16 @@ def check_processes(checkpoint: Checkpoint, processes: int) -> None:
     if written != processes:
         raise UserError(f"--resume {checkpoint.path.parent.parent}: checkpoint {checkpoint.path.name} was written by "
                         f"{_processes(written)}, this resume runs {_processes(processes)}; resume it with {written}")
+
+
+def check_device(checkpoint: Checkpoint, device: str) -> None:
+    """The noise and augmentation generators live on the training device, and a CUDA generator's
+    state is not a CPU one's: the run continues, draw for draw, only on the kind of device it was on."""
+    written = device_of(checkpoint)
+    if written != device:
+        raise UserError(f"--resume {checkpoint.path.parent.parent}: checkpoint {checkpoint.path.name} was written on "
+                        f"{written}, this resume would run on {device}; resume it where {written} is available "
+                        f"(--device {written})")
 
 
 def _processes(count: int) -> str:

@@ -62,9 +62,14 @@ class TrainState:
         return self.ema.averaged() if self.ema is not None else self.generator
 
     def noise(self, n: int, draws: int = 1) -> Tensor:
-        """This process's slice of each of `draws` global draws of n rows per process, drawn at once
-        (as many consecutive draws would give them): N processes use the noise one process would."""
-        z = self.prior.sample(draws * n * self.world.size, self.noise_rng, self.device)
+        """This process's slice of each of `draws` global draws of n rows per process, the values
+        `draws` consecutive draws give: N processes use the noise one process would, and a step
+        that draws for all its updates at once, the noise of one that draws for each."""
+        rows = n * self.world.size
+        if self.device.type == "cpu":  # the CPU's generator hands out numbers in sequence: one call for all
+            z = self.prior.sample(draws * rows, self.noise_rng, self.device)
+        else:  # a GPU's (Philox) hands them out by thread: a draw of 2m values is not two draws of m
+            z = torch.cat([self.prior.sample(rows, self.noise_rng, self.device) for _ in range(draws)])
         return z if self.world.size == 1 else torch.cat([self.world.shard(part) for part in z.chunk(draws)])
 
     def augmented(self, images: Tensor) -> Tensor:
