@@ -100,10 +100,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from counterfeit.bench import bench
-    from counterfeit.bench.run import format_table
+    from counterfeit.bench.run import bench_device, format_table
     from counterfeit.config import parse_set, preset_names, resolve
 
     overrides = parse_set(args.set)
+    if args.device is not None:
+        if "device" in overrides:
+            raise UserError(f"--device {args.device}: give either --device or --set device=..., not both")
+        overrides["device"] = args.device
     if args.runs is not None and (args.summarize or args.to_quality is not None):
         raise UserError(f"--runs {args.runs}: cannot be combined with --summarize or --to-quality")
     if args.summarize:
@@ -113,6 +117,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]  # checked before any run
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
+    bench_device(configs)  # one device, and one this machine has: checked before any run
     if args.runs is not None:
         return _bench_runs(args, presets)
     if args.out is not None:
@@ -124,7 +129,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_summary(args: argparse.Namespace) -> int:
-    for name in ("preset", "config", "to_quality", "set"):
+    for name in ("preset", "config", "to_quality", "set", "device"):
         if getattr(args, name):
             raise UserError(f"--{name.replace('_', '-')}: cannot be combined with --summarize (which measures nothing)")
     return _print_summary(args.summarize, args.json)
@@ -140,6 +145,7 @@ def _bench_runs(args: argparse.Namespace, presets: list[str]) -> int:
     forwarded = [f"--preset={name}" for name in presets] + [f"--config={path.resolve()}" for path in args.config]
     forwarded += [f"--set={item}" for item in args.set] + [f"--seconds={args.seconds}", f"--precision={args.precision}"]
     forwarded += [f"--threads={args.threads}"] if args.threads else []
+    forwarded += [f"--device={args.device}"] if args.device else []
     with tempfile.TemporaryDirectory(prefix="counterfeit-bench-") as scratch:
         paths = repeat(forwarded, run_files(args.out if args.out is not None else Path(scratch), args.runs))
         return _print_summary(paths, args.json)
@@ -413,6 +419,9 @@ keeps each run's JSON (DIR/run1.json, ...).""", """\
                        help="measuring time per candidate, split into 20 interleaved windows (default 3)")
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")
+    bench.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                       help="where to measure: everything (roofline, floors, steps, textbook) runs there "
+                       "(default: the configs' device, auto for all presets but tiny: CUDA when torch sees a GPU)")
     bench.add_argument("--precision", choices=["both", "fp32", "bf16"], default="both",
                        help="which precisions to time, each with its own GEMM floor (bf16: the same products "
                        "in bfloat16); both (the default) also gives bf16's speed over fp32 (vs_fp32)")

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
 
 from counterfeit.bench import bench
-from counterfeit.bench.timing import interleave, median_ratio
+from counterfeit.bench.run import format_table
+from counterfeit.bench.timing import interleave, median_ratio, time_window
 from counterfeit.cli import main
 from counterfeit.config import resolve
+from counterfeit.errors import UserError
 
 KEYS = {"preset", "steps_per_s", "images_per_s", "gflops", "roofline_fraction", "gemm_floor_fraction",
         "speedup", "cpu", "cores", "threads", "torch"}
@@ -29,7 +32,7 @@ def test_bench_figures_are_medians_and_paired_ratios(monkeypatch: pytest.MonkeyP
     """Given known per-round times: speeds from medians, fractions from medians of same-round ratios."""
     rounds = {"roofline": [0.01, 0.01, 0.02], "0/fp32/floor": [0.8, 1.6, 0.9], "0/fp32/ours": [1.0, 2.0, 1.0],
               "0/bf16/floor": [0.3, 0.6, 0.3], "0/bf16/ours": [0.5, 0.8, 0.4], "0/textbook": [1.3, 2.4, 1.4]}
-    monkeypatch.setattr("counterfeit.bench.run.interleave", lambda candidates, seconds, rounds_: (
+    monkeypatch.setattr("counterfeit.bench.run.interleave", lambda candidates, seconds, rounds_, sync: (
         {name: rounds[name] for name in candidates}))
     result, bf16 = bench([resolve(preset="tiny")], seconds=0.1, rounds=3)
     assert bf16["vs_fp32"] == 2.5  # median(1.0 / 0.5, 2.0 / 0.8, 1.0 / 0.4)
@@ -41,6 +44,7 @@ def test_bench_figures_are_medians_and_paired_ratios(monkeypatch: pytest.MonkeyP
     assert result["gemm_floor_fraction"] == 0.8  # median(0.8, 0.8, 0.9); ratio of medians: 0.9
     assert result["speedup"] == 1.3  # median(1.3, 1.2, 1.4); ratio of medians: 1.4
     assert result["roofline_gflops"] == pytest.approx(2 * 1024**3 / 0.01 / 1e9, rel=1e-3)
+    assert (result["device"], result["roofline_size"]) == ("cpu", 1024)
 
 
 def test_interleave_gives_each_candidate_one_window_per_round() -> None:
@@ -52,6 +56,46 @@ def test_interleave_gives_each_candidate_one_window_per_round() -> None:
     samples = interleave({"a": count("a"), "b": count("b")}, seconds=0.02, rounds=4, warmup=1)
     assert set(samples) == {"a", "b"} and all(len(v) == 4 and min(v) > 0 for v in samples.values())
     assert calls["a"] > 4 and calls["b"] > 4
+
+
+def test_a_window_on_a_device_counts_the_queued_work_and_does_not_overfill_the_queue() -> None:
+    """On a GPU a call returns as soon as its work is queued. A window that watched the host clock
+    alone would queue far more work than it times (the first GPU bench ran minutes over its time);
+    one that waited after every call would time the launches one by one."""
+    queued = {"seconds": 0.0}
+    events: list[str] = []
+
+    def launch() -> None:  # returns at once; its "device work" (2 ms) is paid by the next wait
+        events.append("call")
+        queued["seconds"] += 0.002
+
+    def sync() -> None:
+        events.append("sync")
+        time.sleep(queued["seconds"])
+        queued["seconds"] = 0.0
+
+    start = time.perf_counter()
+    per_call = time_window(launch, 0.02, sync)
+    assert time.perf_counter() - start < 0.1  # about the window twice, not the host's loop of thousands
+    assert per_call == pytest.approx(0.002, rel=0.5)  # the queued work is in the figure
+    assert events[:2] == ["call", "sync"] and events[-1] == "sync" and events.count("sync") == 2
+    assert 1 + 5 <= events.count("call") <= 1 + 10  # one to learn the time per call, then about the window
+
+
+def test_a_bench_measures_one_device(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("counterfeit.bench.run.resolve_device", lambda name: torch.device(
+        "cuda" if name in ("auto", "cuda") else name))  # as on a machine with a GPU
+    with pytest.raises(UserError, match="device: the configs train on cpu and cuda"):
+        bench([resolve(preset="tiny"), resolve(preset="mlp2")], seconds=0.1)
+    assert main(["bench", "--device", "cpu", "--set", "device=cpu", "--preset", "tiny"]) == 2
+    assert "--device cpu: give either --device or --set device" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_bench_on_cuda_without_a_gpu_is_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    assert main(["bench", "--preset", "tiny", "--device", "cuda", "--runs", "2", "--out", str(tmp_path / "b")]) == 2
+    assert "device: cuda was asked for" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()  # refused before any run
 
 
 def test_ratios_pair_the_windows_of_one_round() -> None:
@@ -101,3 +145,18 @@ def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted(monkeypatch: 
     _stepper(config, other, make_step(other), _real_images(config, other.device), fitted=state)
     assert torch.equal(other.discriminator.centroids, state.discriminator.centroids)
     assert torch.equal(other.generator.cluster_cdf, state.generator.cluster_cdf)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_bench_on_a_gpu_measures_everything_there() -> None:
+    from counterfeit.bench.floor import step_flops
+
+    configs = [resolve(preset=name, overrides={"device": "cuda"}) for name in ("mlp2", "dcgan")]
+    rows = bench(configs, seconds=1.0, rounds=2)
+    assert [(r["preset"], r["precision"]) for r in rows] == [("mlp2", "fp32"), ("mlp2", "bf16"),
+                                                             ("dcgan", "fp32"), ("dcgan", "bf16")]
+    for row, config in zip(rows, [configs[0], configs[0], configs[1], configs[1]]):
+        assert (row["device"], row["roofline_size"]) == ("cuda", 8192) and row["cuda"]
+        assert row["gflop_per_step"] == round(step_flops(config) / 1e9, 4)  # the same maths as on a CPU
+        assert row["steps_per_s"] > 0 and row["textbook_steps_per_s"] > 0 and 0 < row["gemm_floor_fraction"]
+    assert "measured on the GPU; sgemm roofline (8192³)" in format_table(rows)

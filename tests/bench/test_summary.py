@@ -55,6 +55,17 @@ def test_runs_from_another_cpu_or_torch_are_refused(tmp_path: Path) -> None:
         summarize(read_runs([first, newer]), [first, newer])
 
 
+def test_runs_made_before_bench_named_its_device_count_as_cpu_runs(tmp_path: Path) -> None:
+    old = write(tmp_path, "old.json", [row("mlp2", "fp32", 0.7, 300.0)])  # no "device" key
+    cpu = write(tmp_path, "cpu.json", [row("mlp2", "fp32", 0.8, 310.0, device="cpu")])
+    summary = summarize(read_runs([old, cpu]), [old, cpu])
+    assert summary["device"] == "cpu" and summary["results"][0]["gemm_floor_fraction"]["median"] == pytest.approx(0.75)
+    gpu = write(tmp_path, "gpu.json", [row("mlp2", "fp32", 0.5, 900.0, device="cuda", cuda="NVIDIA H200")])
+    with pytest.raises(UserError, match="gpu.json: measured with cuda 'NVIDIA H200'"):
+        summarize(read_runs([old, gpu]), [old, gpu])
+    assert "NVIDIA H200 (measured on the GPU)" in format_summary(summarize(read_runs([gpu]), [gpu]))
+
+
 @pytest.mark.parametrize("text, phrase", [
     ("{not json", "not readable as JSON"),
     ('{"preset": "mlp2"}', "not the output of `counterfeit bench --json`"),

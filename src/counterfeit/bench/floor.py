@@ -58,6 +58,7 @@ class Conv:
     input_grad: bool = False
     weight_grad: bool = False
     dtype: torch.dtype = torch.float32
+    device: str = "cpu"
 
     def output_shape(self) -> tuple[int, ...]:
         n, _, *spatial = self.input_shape
@@ -85,7 +86,7 @@ class Conv:
 
     def _runner(self, layout: torch.memory_format) -> Runner:
         def tensor(shape: tuple[int, ...]) -> Tensor:
-            return torch.randn(shape, dtype=self.dtype).contiguous(memory_format=layout)
+            return torch.randn(shape, dtype=self.dtype, device=self.device).contiguous(memory_format=layout)
 
         x, w = tensor(self.input_shape), tensor(self.weight_shape)
         args = (self.stride, self.padding, (1,) * len(self.stride), self.transposed, self.output_padding, 1)
@@ -117,33 +118,37 @@ def trace_layers(module: nn.Module, *inputs: Tensor) -> list[Layer]:
     return layers
 
 
-def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool, dtype: torch.dtype) -> list[Product]:
+def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool, dtype: torch.dtype,
+              device: str) -> list[Product]:
     m = layer.module
     if isinstance(m, nn.Linear):
         rows, k, n = math.prod(layer.input_shape[:-1]), m.in_features, m.out_features
-        return ([Gemm(rows, k, n, b_t=True, dtype=dtype)] if forward else []) + \
-               ([Gemm(n, rows, k, a_t=True, dtype=dtype)] if weight_grad else []) + \
-               ([Gemm(rows, n, k, dtype=dtype)] if input_grad else [])
+        return ([Gemm(rows, k, n, b_t=True, dtype=dtype, device=device)] if forward else []) + \
+               ([Gemm(n, rows, k, a_t=True, dtype=dtype, device=device)] if weight_grad else []) + \
+               ([Gemm(rows, n, k, dtype=dtype, device=device)] if input_grad else [])
     conv = dict(input_shape=layer.input_shape, weight_shape=tuple(m.weight.shape), stride=tuple(m.stride),
                 padding=tuple(m.padding), transposed=isinstance(m, nn.ConvTranspose2d),
-                output_padding=tuple(m.output_padding), dtype=dtype)
+                output_padding=tuple(m.output_padding), dtype=dtype, device=device)
     if forward:
         return [Conv(**conv, forward=True)]
     return [Conv(**conv, forward=False, input_grad=input_grad, weight_grad=weight_grad)] if weight_grad or input_grad else []
 
 
-def _forward(layers: list[Layer], dtype: torch.dtype) -> list[Product]:
-    return [p for layer in layers for p in _products(layer, True, False, False, dtype)]
+def _forward(layers: list[Layer], dtype: torch.dtype, device: str) -> list[Product]:
+    return [p for layer in layers for p in _products(layer, True, False, False, dtype, device)]
 
 
-def _backward(layers: list[Layer], weight_grads: bool, first_input_grad: bool, dtype: torch.dtype) -> list[Product]:
+def _backward(layers: list[Layer], weight_grads: bool, first_input_grad: bool, dtype: torch.dtype,
+              device: str) -> list[Product]:
     return [p for i, layer in reversed(list(enumerate(layers)))
-            for p in _products(layer, False, weight_grads, i > 0 or first_input_grad, dtype)]
+            for p in _products(layer, False, weight_grads, i > 0 or first_input_grad, dtype, device)]
 
 
-def step_products(config: Config) -> list[Product]:
-    """In the config's precision (`auto` as on this CPU): bfloat16 products count the same FLOPs."""
-    dtype = compute_dtype(resolve_precision(config.precision, torch.device("cpu")))
+def step_products(config: Config, device: torch.device = torch.device("cpu")) -> list[Product]:
+    """On `device`, in the config's precision (`auto` as on that device): bfloat16 products count
+    the same FLOPs."""
+    dtype = compute_dtype(resolve_precision(config.precision, device))
+    on = str(device)
     b = config.batch_size
     generator, discriminator = build_generator(config), build_discriminator(config)
     z, labels = torch.zeros(b, config.z_dim), torch.zeros(b, dtype=torch.long)
@@ -153,10 +158,11 @@ def step_products(config: Config) -> list[Product]:
     g = trace_layers(generator, z, *([g_labels] if g_labels is not None else []))
     fake = call_generator(generator.eval(), z, g_labels).detach()
     d = trace_layers(discriminator, fake, *d_labels)
-    d_update = (_forward(g, dtype) + 2 * _forward(d, dtype)
-                + 2 * _backward(d, weight_grads=True, first_input_grad=False, dtype=dtype))
-    g_update = (_forward(g, dtype) + _forward(d, dtype) + _backward(d, weight_grads=False, first_input_grad=True, dtype=dtype)
-                + _backward(g, weight_grads=True, first_input_grad=False, dtype=dtype))
+    d_update = (_forward(g, dtype, on) + 2 * _forward(d, dtype, on)
+                + 2 * _backward(d, weight_grads=True, first_input_grad=False, dtype=dtype, device=on))
+    g_update = (_forward(g, dtype, on) + _forward(d, dtype, on)
+                + _backward(d, weight_grads=False, first_input_grad=True, dtype=dtype, device=on)
+                + _backward(g, weight_grads=True, first_input_grad=False, dtype=dtype, device=on))
     return config.n_critic * d_update + g_update
 
 
@@ -167,7 +173,8 @@ def step_flops(config: Config) -> int:
 def floor_runner(products: list[Product],
                  choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Callable[[], None]:
     """Runs every product back to back, each on preallocated operands of its own shape, each through
-    the fastest kernel that computes it here (`gemm.fastest`: MKL or oneDNN; NCHW or channels-last)."""
+    the fastest kernel that computes it here (`gemm.fastest`: MKL or oneDNN on a CPU, cuBLAS on a
+    GPU; NCHW or channels-last)."""
     runners = [p.runner(choose) for p in products]
 
     def run() -> None:

@@ -10,7 +10,8 @@ oneDNN's matmul (the fused Linear our MLP step calls, `private_ops.onednn_linear
 depends on the CPU and the shape (oneDNN was up to 35% faster on one AMD EPYC, docs/benchmarks.md),
 so a floor that took one library would not be a floor where our step uses the other. Each
 product's runner is therefore the faster of the kernels that compute it here (`fastest`), timed
-as the MLP step times them (train/fast/kernels.py).
+as the MLP step times them (train/fast/kernels.py). On a GPU there is one library, cuBLAS
+(`torch.mm`, as the step calls it there).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Gemm:
     a_t: bool = False
     b_t: bool = False
     dtype: torch.dtype = torch.float32  # of operands and output: float32, or bfloat16 (the same FLOPs)
+    device: str = "cpu"
 
     @property
     def flops(self) -> int:
@@ -42,7 +44,14 @@ class Gemm:
 
     def runners(self) -> dict[str, Runner]:
         """Each kernel that computes this product here, by library, on the same operands."""
-        return Product(self.m, self.k, self.n, self.a_t, self.b_t, self.dtype).runners()
+        if torch.device(self.device).type == "cpu":
+            return Product(self.m, self.k, self.n, self.a_t, self.b_t, self.dtype).runners()
+        a, b = self._operand(self.m, self.k, self.a_t), self._operand(self.k, self.n, self.b_t)
+        return {"cublas": lambda: torch.mm(a, b)}
+
+    def _operand(self, rows: int, cols: int, transposed: bool) -> torch.Tensor:
+        values = torch.randn(cols, rows, device=self.device, dtype=self.dtype)
+        return values.t() if transposed else values.t().contiguous()
 
     def runner(self, choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Runner:
         """The kernel `choose` picks (default: the fastest here)."""
@@ -50,9 +59,24 @@ class Gemm:
 
 
 def fastest(kernels: dict[str, Runner]) -> Runner:
-    """The kernel with the least time per call (train/fast/kernels.py times them in turns)."""
-    return kernels[fastest_name(kernels)]
+    """The kernel with the least time per call (train/fast/kernels.py times them in turns). Once
+    CUDA is in use each timed call is waited for: a GPU kernel's launch returns before its work ends."""
+    timed = {name: _finished(run) for name, run in kernels.items()} if torch.cuda.is_initialized() else kernels
+    return kernels[fastest_name(timed)]
+
+
+def _finished(run: Runner) -> Runner:
+    def run_and_wait() -> None:
+        run()
+        torch.cuda.synchronize()
+    return run_and_wait
 
 
 # one 1024³ float32 product (in the faster library here): what the matrix units reach on a large, friendly product
 ROOFLINE = Gemm(1024, 1024, 1024)
+
+
+def roofline(device: torch.device) -> Gemm:
+    """ROOFLINE on a CPU; on a GPU a product large enough to fill it (8192³: 1024³ takes a few
+    microseconds there, mostly launch). float32 without TF32, as the training step runs."""
+    return ROOFLINE if device.type == "cpu" else Gemm(8192, 8192, 8192, device=str(device))

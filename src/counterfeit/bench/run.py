@@ -1,5 +1,5 @@
 """One interleaved run: the sgemm roofline, then per preset and precision (float32, bfloat16) its GEMM
-floor and our step, and per preset the (float32) textbook step."""
+floor and our step, and per preset the (float32) textbook step; all on one device, the CPU or a GPU."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from typing import Any, Callable
 import torch
 
 from counterfeit.bench.floor import floor_runner, step_flops, step_products
-from counterfeit.bench.gemm import ROOFLINE
+from counterfeit.bench.gemm import roofline
 from counterfeit.bench.machine import load_average, machine_info
 from counterfeit.bench.textbook import textbook_state, textbook_step
 from counterfeit.bench.timing import interleave, median_ratio
 from counterfeit.config import Config
 from counterfeit.data.loading import load_dataset
 from counterfeit.data.sampler import InMemorySampler, to_pixels
+from counterfeit.errors import UserError
 from counterfeit.models.selfcond import copy_clusters, fit_clusters
 from counterfeit.seeds import Stream, stream_seed
+from counterfeit.train.device import resolve_device
 from counterfeit.train.state import TrainState, build_state
 from counterfeit.train.step import make_step
 
@@ -51,41 +53,47 @@ def _textbook_call(s: TrainState, real: torch.Tensor, labels: torch.Tensor | Non
     textbook_step(real, s, labels)
 
 
-def _synced(fn: Callable[[], None], device: torch.device) -> Callable[[], None]:
-    if device.type != "cuda":
-        return fn
-    return lambda: (fn(), torch.cuda.synchronize())[0]
-
-
 PRECISIONS = ("fp32", "bf16")
+
+
+def bench_device(configs: list[Config]) -> torch.device:
+    """The one device every config trains on (`auto` resolved as a run resolves it)."""
+    devices = {resolve_device(config.device).type for config in configs}
+    if len(devices) > 1:
+        raise UserError(f"device: the configs train on {' and '.join(sorted(devices))}; bench measures one "
+                        "device at a time (give --device)")
+    return resolve_device(configs[0].device)
 
 
 def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
           threads: int | None = None, precisions: tuple[str, ...] = PRECISIONS) -> list[dict[str, Any]]:
     """Each candidate gets `seconds` in all, as `rounds` interleaved windows; one result per config
     and precision. Each precision's floor is its own (the same products in that dtype); the
-    textbook step is the tutorials' float32 loop for every row."""
+    textbook step is the tutorials' float32 loop for every row. Everything runs on the configs'
+    device: on a GPU the floor's products are cuBLAS's and cuDNN's, the roofline a larger sgemm."""
     if threads:
         torch.set_num_threads(threads)
-    candidates: dict[str, Callable[[], object]] = {"roofline": ROOFLINE.runner()}
+    device = bench_device(configs)
+    top = roofline(device)
+    candidates: dict[str, Callable[[], object]] = {"roofline": top.runner()}
     for i, config in enumerate(configs):
         real, fitted = None, None
         for precision in precisions:
             variant = config.replace(precision=precision)
             ours = build_state(variant)
             real = real or _real_images(config, ours.device)
-            candidates[f"{i}/{precision}/floor"] = floor_runner(step_products(variant))
-            candidates[f"{i}/{precision}/ours"] = _synced(_stepper(variant, ours, make_step(ours), real, fitted),
-                                                          ours.device)
+            candidates[f"{i}/{precision}/floor"] = floor_runner(step_products(variant, device))
+            candidates[f"{i}/{precision}/ours"] = _stepper(variant, ours, make_step(ours), real, fitted)
             fitted = fitted or ours
         reference = textbook_state(config.replace(precision="fp32"))
         real = real or _real_images(config, reference.device)
         textbook = partial(_textbook_call, reference)
-        candidates[f"{i}/textbook"] = _synced(_stepper(config, reference, textbook, real, fitted), reference.device)
-    samples = interleave(candidates, seconds, rounds)
+        candidates[f"{i}/textbook"] = _stepper(config, reference, textbook, real, fitted)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    samples = interleave(candidates, seconds, rounds, sync=sync)
     times = {name: statistics.median(values) for name, values in samples.items()}
-    roofline = ROOFLINE.flops / times["roofline"] / 1e9
-    machine, load = machine_info(), load_average()
+    roofline_gflops = top.flops / times["roofline"] / 1e9
+    machine, load = {**machine_info(), "device": device.type, "roofline_size": top.m}, load_average()
     results = []
     for i, config in enumerate(configs):
         flops = step_flops(config)  # the same in every precision
@@ -100,8 +108,8 @@ def bench(configs: list[Config], seconds: float = 3.0, rounds: int = 20,
                 "images_per_s": round(config.batch_size / ours, 1),
                 "gflop_per_step": round(flops / 1e9, 4),
                 "gflops": round(flops / ours / 1e9, 2),
-                "roofline_gflops": round(roofline, 2),
-                "roofline_fraction": round(flops / ours / 1e9 / roofline, 3),
+                "roofline_gflops": round(roofline_gflops, 2),
+                "roofline_fraction": round(flops / ours / 1e9 / roofline_gflops, 3),
                 "floor_steps_per_s": round(1 / floor, 2),
                 "gemm_floor_fraction": round(median_ratio(samples[f"{name}/floor"], samples[f"{name}/ours"]), 3),
                 "textbook_steps_per_s": round(1 / textbook, 2),
@@ -124,7 +132,8 @@ def format_table(results: list[dict[str, Any]]) -> str:
              f"{first['cores']} cores, {first['threads']} torch threads "
              f"(OMP_WAIT_POLICY={first['omp_wait_policy'] or 'unset'}), torch {first['torch']}"
              + (f", {first['cuda']}" if first["cuda"] else ""),
-             f"sgemm roofline (1024³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "
+             f"measured on the {'GPU' if first.get('device') == 'cuda' else 'CPU'}; sgemm roofline "
+             f"({first.get('roofline_size', 1024)}³): {first['roofline_gflops']:.1f} GFLOP/s; 1-min load average "
              f"{first['load_1min']} (other jobs may share the cores)",
              "",
              f"{'preset':<10} {'dtype':<5} {'steps/s':>8} {'images/s':>9} {'GFLOP/s':>8} {'roofline':>9} "

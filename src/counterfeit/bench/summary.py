@@ -20,9 +20,10 @@ from counterfeit.experiments.summary import markdown_table
 FIGURES = [("steps/s", "steps_per_s", 1), ("floor steps/s", "floor_steps_per_s", 1),
            ("gemm_floor_fraction", "gemm_floor_fraction", 3), ("textbook steps/s", "textbook_steps_per_s", 1),
            ("speedup", "speedup", 2), ("vs fp32", "vs_fp32", 2)]
-MACHINE = ("cpu", "cpu_vendor", "cpu_features", "torch", "threads", "cuda")  # must agree across runs
-REQUIRED = {"preset", "precision", "gflop_per_step", "roofline_gflops", "load_1min", *MACHINE,
-            *(key for _, key, _ in FIGURES)}
+MACHINE = ("cpu", "cpu_vendor", "cpu_features", "torch", "threads", "cuda", "device")  # must agree across runs
+OPTIONAL = {"device": "cpu"}  # what runs made before the key existed measured
+REQUIRED = {"preset", "precision", "gflop_per_step", "roofline_gflops", "load_1min",
+            *(set(MACHINE) - OPTIONAL.keys()), *(key for _, key, _ in FIGURES)}
 
 
 def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
@@ -37,7 +38,7 @@ def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
             raise UserError(f"{path}: not readable as JSON ({err.__class__.__name__})") from None
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and REQUIRED <= r.keys() for r in rows):
             raise UserError(f"{path}: not the output of `counterfeit bench --json` (a list of result objects)")
-        runs.append(rows)
+        runs.append([{**OPTIONAL, **row} for row in rows])
     return runs
 
 
@@ -76,6 +77,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = [f"{summary['runs']} runs on {summary['cpu']} ({summary['cpu_vendor']}; {features}), "
              f"{summary['threads']} torch threads, torch {summary['torch']}"
              + (f", {summary['cuda']}" if summary["cuda"] else "")
+             + (" (measured on the GPU)" if summary["device"] == "cuda" else "")
              + f"; roofline {min(roofline):.0f}–{max(roofline):.0f} GFLOP/s; 1-min load {min(load)}–{max(load)}",
              ""]
     rows = [[row["preset"] + ("" if row["runs"] == summary["runs"] else f" ({row['runs']} runs)"), row["precision"],

@@ -12,8 +12,24 @@ import time
 from typing import Callable, Mapping
 
 
-def time_window(fn: Callable[[], None], window: float) -> float:
-    """Seconds per call of `fn`, called repeatedly for about `window` seconds (at least once)."""
+def time_window(fn: Callable[[], None], window: float, sync: Callable[[], None] | None = None) -> float:
+    """Seconds per call of `fn`, called repeatedly for about `window` seconds (at least once).
+
+    `sync` waits for queued device work. On a GPU a call returns once its work is queued, and the
+    queue holds thousands of calls: a loop that watched the host clock would queue minutes of work
+    in its window. So one call is waited for, to learn about how long one takes, then as many as
+    fill the window run back to back, as a training loop runs them, and the time to the end of
+    their work counts."""
+    if sync is not None:
+        start = time.perf_counter()
+        fn()
+        sync()
+        calls = max(1, int(window / (time.perf_counter() - start)))
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        sync()
+        return (time.perf_counter() - start) / calls
     calls, start = 0, time.perf_counter()
     while True:
         fn()
@@ -24,16 +40,19 @@ def time_window(fn: Callable[[], None], window: float) -> float:
 
 
 def interleave(candidates: Mapping[str, Callable[[], None]], seconds: float, rounds: int,
-               warmup: int = 3) -> dict[str, list[float]]:
-    """Seconds per call of each candidate in each of `rounds` windows of `seconds / rounds`."""
+               warmup: int = 3, sync: Callable[[], None] | None = None) -> dict[str, list[float]]:
+    """Seconds per call of each candidate in each of `rounds` windows of `seconds / rounds`
+    (`sync`: as for time_window; also after each candidate's warm-up)."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
+        if sync is not None:
+            sync()
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     window = seconds / rounds
     for _ in range(rounds):
         for name, fn in candidates.items():
-            samples[name].append(time_window(fn, window))
+            samples[name].append(time_window(fn, window, sync))
     return samples
 
 
