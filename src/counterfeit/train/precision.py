@@ -3,8 +3,8 @@
     fp32   float32 throughout
     bf16   matrix products and convolutions in bfloat16 (8 significant bits); the master weights,
            their gradients and Adam's moments stay float32, so small updates are not rounded away
-    auto   bf16 where the device multiplies bfloat16 in hardware (a CPU with AVX512-BF16 or AMX, a
-           CUDA GPU that supports it), else fp32
+    auto   bf16 on a CPU that multiplies bfloat16 in hardware (AVX512-BF16 or AMX), else fp32;
+           fp32 on a GPU (resolve_precision says why)
 
 `auto` is resolved when the state is built, and the resolved value is what config.toml and the
 checkpoints record: a resumed run reads it back instead of probing again, so a run moved to
