@@ -104,3 +104,13 @@ def _ended(proc: Path) -> bool:
         return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_each_run_is_given_the_same_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forwarded: list[list[str]] = []
+    monkeypatch.setattr("counterfeit.bench.repeat.repeat", lambda args, paths: forwarded.append(args) or [])
+    monkeypatch.setattr("counterfeit.cli._print_summary", lambda paths, as_json: 0)
+    assert main(["bench", "--preset", "tiny", "--device", "cpu", "--threads", "1", "--seconds", "0.5",
+                 "--precision", "bf16", "--set", "batch_size=8", "--runs", "2", "--out", str(tmp_path / "o")]) == 0
+    assert forwarded == [["--preset=tiny", "--set=batch_size=8", "--seconds=0.5", "--precision=bf16", "--threads=1",
+                          "--device=cpu"]]
