@@ -191,6 +191,27 @@ def test_a_checkpoint_from_another_kind_of_device_is_refused_before_anything_cha
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert main(["train", "--resume", str(run), "--steps", "20", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert f"checkpoint {last.name} was written on cuda, this resume would run on cpu" in err
+    assert f"checkpoint {last.name} was written on cuda, this resume would run on cpu; resume it on a machine " \
+           "with a CUDA GPU" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_cpu_run_resumes_on_a_machine_with_a_gpu_when_told_to_stay_on_the_cpu(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = train(resolve(preset="tiny", overrides={"steps": 10, "checkpoint_every": 5, "device": "auto"}),
+                out=tmp_path / "run", quiet=True)
+    reference = train(resolve(preset="tiny", overrides={"steps": 14, "checkpoint_every": 5, "device": "auto"}),
+                      out=tmp_path / "reference", quiet=True)
+    from counterfeit.train import loop
+
+    monkeypatch.setattr(loop, "resolve_device",  # `auto` as on a machine with a GPU
+                        lambda name, rank=0: torch.device("cpu" if name == "cpu" else "cuda"))
+    with pytest.raises(UserError, match="was written on cpu, this resume would run on cuda; resume it with --device cpu"):
+        resume(run, {"steps": 14}, quiet=True)
+    resume(run, {"steps": 14, "device": "cpu"}, quiet=True)
+    assert load_file(run / "generator.safetensors").keys() == load_file(reference / "generator.safetensors").keys()
+    assert (run / "generator.safetensors").read_bytes() == (reference / "generator.safetensors").read_bytes()
+    assert 'device = "cpu"' in (run / "config.toml").read_text()
+    with pytest.raises(ConfigError, match="only the length .*, tensorboard and device may change"):
+        resume(run, {"steps": 16, "seed": 3}, quiet=True)

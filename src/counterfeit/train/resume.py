@@ -1,7 +1,8 @@
 """Resuming a run directory: which config, and putting its records back to the checkpoint's step.
 
-Only the run's length (`steps`, `epochs`, `max_seconds`) may change on resume, and whether it
-also writes TensorBoard events; any other change would make the continuation a different run.
+Only the run's length (`steps`, `epochs`, `max_seconds`) may change on resume, whether it also
+writes TensorBoard events, and `device` (where it runs, as long as that is the kind of device its
+checkpoint was written on); any other change would make the continuation a different run.
 Records written after the checkpoint (metrics lines, sample grids) are dropped, so the resumed run
 writes each step once and its files match those of an uninterrupted run; with no checkpoint the
 run starts over, so what it wrote before step 0 (VAE pre-training) goes too.
@@ -25,7 +26,8 @@ from counterfeit.train.checkpoint import Checkpoint, CheckpointError, device_of,
 from counterfeit.rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, VAE_LOG_FILE, VAE_SAMPLES_FILE, RunDir,
                                 is_run_dir, load_run_config)
 
-MAY_CHANGE = ("steps", "epochs", "max_seconds", "tensorboard")  # tensorboard: a view of the run, not its maths
+MAY_CHANGE = ("steps", "epochs", "max_seconds", "tensorboard",  # tensorboard: a view of the run, not its maths
+              "device")  # where it runs; its checkpoint continues only on its own kind of device (check_device)
 
 
 def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
@@ -44,7 +46,7 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
                           f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; "
-                          "only the length (--steps, epochs, max_seconds) and tensorboard may change")
+                          "only the length (--steps, epochs, max_seconds), tensorboard and device may change")
     if wanted.epochs != saved.epochs:  # new epochs: steps from the run's data (its fingerprint is checked later)
         images = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_images")
         if not isinstance(images, int):
@@ -90,9 +92,9 @@ def check_device(checkpoint: Checkpoint, device: str) -> None:
     state is not a CPU one's: the run continues, draw for draw, only on the kind of device it was on."""
     written = device_of(checkpoint)
     if written != device:
+        where = "with --device cpu" if written == "cpu" else "on a machine with a CUDA GPU"
         raise UserError(f"--resume {checkpoint.path.parent.parent}: checkpoint {checkpoint.path.name} was written on "
-                        f"{written}, this resume would run on {device}; resume it where {written} is available "
-                        f"(--device {written})")
+                        f"{written}, this resume would run on {device}; resume it {where}")
 
 
 def _processes(count: int) -> str:
