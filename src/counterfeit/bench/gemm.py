@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from counterfeit.train.fast.kernels import Product
+from counterfeit.train.fast.kernels import Product, operand
 from counterfeit.train.fast.timing import Runner
 from counterfeit.train.fast.timing import fastest as fastest_name
 
@@ -46,12 +46,9 @@ class Gemm:
         """Each kernel that computes this product here, by library, on the same operands."""
         if torch.device(self.device).type == "cpu":
             return Product(self.m, self.k, self.n, self.a_t, self.b_t, self.dtype).runners()
-        a, b = self._operand(self.m, self.k, self.a_t), self._operand(self.k, self.n, self.b_t)
+        a = operand(self.m, self.k, self.a_t, self.dtype, self.device)
+        b = operand(self.k, self.n, self.b_t, self.dtype, self.device)
         return {"cublas": lambda: torch.mm(a, b)}
-
-    def _operand(self, rows: int, cols: int, transposed: bool) -> torch.Tensor:
-        values = torch.randn(cols, rows, device=self.device, dtype=self.dtype)
-        return values.t() if transposed else values.t().contiguous()
 
     def runner(self, choose: Callable[[dict[str, Runner]], Runner] | None = None) -> Runner:
         """The kernel `choose` picks (default: the fastest here)."""

@@ -60,8 +60,8 @@ class Product:
 
     def runners(self) -> dict[str, Runner]:
         """The product in each library available here, on the same operands."""
-        a = _operand(self.m, self.k, self.a_t, self.dtype)
-        b = _operand(self.k, self.n, self.b_t, self.dtype)
+        a = operand(self.m, self.k, self.a_t, self.dtype)
+        b = operand(self.k, self.n, self.b_t, self.dtype)
         # Each library returns a new tensor: a choice must not hinge on one of them being spared
         # the allocation (a fresh output of a few MB can cost more in page faults than the product).
         kernels: dict[str, Runner] = {MKL: lambda: torch.mm(a, b)}
@@ -119,8 +119,11 @@ def _write(path: Path, choices: dict[str, str]) -> None:
         pass  # a read-only cache: the choices hold for this process
 
 
-def _operand(rows: int, cols: int, transposed: bool, dtype: torch.dtype) -> torch.Tensor:
+def operand(rows: int, cols: int, transposed: bool, dtype: torch.dtype, device: str = "cpu") -> torch.Tensor:
+    """A (rows, cols) operand as the step passes it: the transpose (a view) of a contiguous tensor,
+    or contiguous itself."""
     # A generator of its own: timing a product must not draw from torch's global RNG, which the run
     # that measures (and not the later ones, which read the choices) would otherwise see advanced.
-    values = torch.randn(cols, rows, generator=torch.Generator().manual_seed(0)).to(dtype)
+    rng = torch.Generator(device).manual_seed(0)
+    values = torch.randn(cols, rows, generator=rng, device=device).to(dtype)
     return values.t() if transposed else values.t().contiguous()
