@@ -85,8 +85,14 @@ class Conv:
                 (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))}
 
     def _runner(self, layout: torch.memory_format) -> Runner:
+        # A generator of its own, seeded alike for both layouts (the same operands in each), as
+        # `kernels.operand`'s: building a floor must not advance torch's global RNG, which the step
+        # timed beside it draws dropout masks from.
+        rng = torch.Generator(self.device).manual_seed(0)
+
         def tensor(shape: tuple[int, ...]) -> Tensor:
-            return torch.randn(shape, dtype=self.dtype, device=self.device).contiguous(memory_format=layout)
+            values = torch.randn(shape, generator=rng, device=self.device).to(self.dtype)
+            return values.contiguous(memory_format=layout)
 
         x, w = tensor(self.input_shape), tensor(self.weight_shape)
         args = (self.stride, self.padding, (1,) * len(self.stride), self.transposed, self.output_padding, 1)
