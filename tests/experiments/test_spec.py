@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -132,6 +133,38 @@ def test_a_changed_file_is_refused_naming_the_change(tiny_file: Path, tiny_text:
     assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "changed since" in err and "budget.steps was 20, is now 50" in err and len(err.splitlines()) == 1
+    assert snapshot(out) == before
+
+
+def _as_recorded_before_lr_decay(out: Path) -> None:
+    """Make `out`'s record what a counterfeit without the `lr_decay` key wrote: no such key in its
+    variants, and so another fingerprint."""
+    record = json.loads((out / "experiment.json").read_text())
+    for values in record["spec"]["variants"].values():
+        del values["lr_decay"]
+    record["fingerprint"] = "0" * 64
+    (out / "experiment.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+def test_a_config_key_added_since_at_its_default_is_no_change(tiny_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    open_experiment(out, load_experiment(tiny_file))
+    _as_recorded_before_lr_decay(out)
+    before = snapshot(out)
+    open_experiment(out, load_experiment(tiny_file))  # the same experiment: its runs did lr_decay = 0
+    assert snapshot(out) == before
+
+
+def test_a_config_key_added_since_set_otherwise_is_a_change(tiny_file: Path, tiny_text: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    open_experiment(out, load_experiment(tiny_file))
+    _as_recorded_before_lr_decay(out)
+    before = snapshot(out)
+    tiny_file.write_text(tiny_text.replace("g_hidden = [64] }", "g_hidden = [64], lr_decay = 0.5 }"))
+    assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "changed since" in err and "variants.wide.lr_decay was added" in err and len(err.splitlines()) == 1
     assert snapshot(out) == before
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
+from counterfeit.config import Config
 from counterfeit.errors import UserError
 from counterfeit.experiments.spec import Experiment
 from counterfeit.fileio import atomic_write_text
@@ -62,9 +64,11 @@ def open_experiment(root: Path, experiment: Experiment) -> None:
     if (root / RECORD_FILE).exists():
         saved = read_record(root)
         if saved.get("fingerprint") != experiment.fingerprint():
-            change = first_change(saved["spec"], experiment.canonical())
-            raise UserError(f"{experiment.path}: changed since {root} ran it ({change}); results of the two "
-                            "would mix: restore the file or choose another --out")
+            spec = without_added_defaults(experiment.canonical(), saved["spec"])
+            if spec != saved["spec"]:
+                change = first_change(saved["spec"], spec)
+                raise UserError(f"{experiment.path}: changed since {root} ran it ({change}); results of the two "
+                                "would mix: restore the file or choose another --out")
         return
     if root.is_dir() and any(root.iterdir()):
         what = "is a run directory" if is_run_dir(root) else "is not empty and holds no experiment"
@@ -76,6 +80,25 @@ def open_experiment(root: Path, experiment: Experiment) -> None:
               "budget_rule": experiment.budget.rule(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "spec": experiment.canonical()}
     atomic_write_text(root / RECORD_FILE, json.dumps(record, indent=1) + "\n")
+
+
+def without_added_defaults(spec: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
+    """`spec` without the config keys its variants have and `saved`'s do not, where the variant
+    holds the key's default: a key added to counterfeit since the experiment ran (`lr_decay`, say)
+    whose default is what every run did before. Set to anything else, it stays, and is a change."""
+    saved_variants = saved.get("variants")
+    if not isinstance(saved_variants, dict):
+        return spec
+    variants = {}
+    for name, values in spec["variants"].items():
+        before = saved_variants.get(name)
+        variants[name] = values if not isinstance(before, dict) else {
+            key: value for key, value in values.items() if key in before or value != CONFIG_DEFAULTS.get(key, _NONE)}
+    return {**spec, "variants": variants}
+
+
+_NONE = object()  # no default: never equal to a value
+CONFIG_DEFAULTS = json.loads(json.dumps({f.name: f.default for f in fields(Config) if f.default is not MISSING}))  # as experiment.json holds them
 
 
 def first_change(before: Any, after: Any, where: str = "") -> str:
