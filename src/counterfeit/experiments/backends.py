@@ -3,6 +3,10 @@ Ray instance or a cluster (`ray`). Both hand each RunTask to `execute` and repor
 it arrives; neither schedules anything itself beyond keeping at most `workers` runs in flight.
 
 Every run uses the experiment's torch threads, set in the process that runs it before training.
+Runs that train on CUDA are spread over the GPUs: a run sees one GPU (CUDA_VISIBLE_DEVICES), so
+`device = "auto"` or `"cuda"` is that GPU and not every run's GPU 0. Locally, worker i keeps GPU
+i mod G for its life (with more workers than GPUs, several runs share one); on Ray each run asks
+for its share of a GPU and Ray picks the GPU.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
 
+import torch
+
 from counterfeit.errors import UserError
 from counterfeit.experiments.execute import RunTask, execute
 from counterfeit.train.interrupt import defer_signals
@@ -26,17 +32,35 @@ OnResult = Callable[[RunTask, dict[str, Any]], None]
 RAY_EXTRA = "pip install 'counterfeit[ray]'"
 
 
-def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult) -> None:
+def visible_gpus() -> list[str]:
+    """The GPUs this machine's runs may be spread over, named as CUDA_VISIBLE_DEVICES names them:
+    its entries where it is set, else 0 .. count - 1; none where torch sees no CUDA."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    names = [name.strip() for name in listed.split(",")] if listed is not None else [str(i) for i in range(count)]
+    return names[:count]
+
+
+def uses_cuda(tasks: Sequence[RunTask]) -> bool:
+    """Whether a run may train on CUDA where there is a GPU (`auto` does, `cpu` does not)."""
+    return any(task.config.device != "cpu" for task in tasks)
+
+
+def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult, gpus: Sequence[str] = ()) -> None:
     """`workers` spawned processes (not forked: torch's threads do not survive a fork), reused
-    from run to run.
+    from run to run; with `gpus`, worker i sees only gpus[i mod len(gpus)].
 
     The workers sit in process groups of their own, so a stop reaches them from the runner alone,
     exactly once: Ctrl-C in a terminal, `kill -INT` or `kill -TERM` of the runner all become one
     SIGTERM to each worker, on which training stops at its next step with a checkpoint (a second
     signal would stop it at once, mid-step)."""
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+    context = multiprocessing.get_context("spawn")
+    slots = context.SimpleQueue()  # each worker takes one slot, and with it its GPU
+    for slot in range(workers):
+        slots.put(gpus[slot % len(gpus)] if gpus else None)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_init_worker, initargs=(os.getpid(), slots))
     running: dict[Future, RunTask] = {}
     try:
         with _terminate_as_interrupt():
@@ -100,7 +124,8 @@ def _outcome(future: Future) -> dict[str, Any]:
         return {"status": "interrupted", "message": "interrupted"}
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, slots: Any) -> None:
+    take_gpu(slots)
     # Out of the terminal's process group: its Ctrl-C goes to the runner, which passes it on as
     # one SIGTERM (run_local). Training catches that itself (stop at the next step, checkpointed);
     # elsewhere a worker keeps it for later, so an evaluation under way finishes, an idle worker
@@ -109,6 +134,13 @@ def _init_worker(parent: int) -> None:
         os.setpgrp()
     defer_signals()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def take_gpu(slots: Any) -> None:
+    """This worker's slot, and with it the GPU it alone shows the runs it runs (None: all, as given)."""
+    gpu = slots.get()
+    if gpu is not None:  # before anything in this process has touched CUDA, which reads it once
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
 
 
 def _exit_with(parent: int) -> None:
@@ -127,16 +159,31 @@ def require_ray() -> Any:
     return ray
 
 
+def gpu_share(tasks: Sequence[RunTask], cluster_gpus: float, workers: int | None) -> float:
+    """The GPUs each Ray task asks for: none where no run may use CUDA or the cluster has no GPU;
+    on a local instance, as many of its GPUs as leave room for `workers` runs at once (at most
+    one each); on a cluster, one GPU per run."""
+    if not uses_cuda(tasks) or cluster_gpus == 0:
+        return 0.0
+    return 1.0 if workers is None else min(1.0, cluster_gpus / workers)
+
+
 def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address: str | None,
             on_result: OnResult) -> None:
-    """Each run a Ray task asking for `threads` CPUs, on a local instance of `workers` x `threads`
-    CPUs, or on the cluster at `address` (every node must see the experiment directory, e.g. on a
-    shared filesystem, and have counterfeit installed). At most `workers` tasks are in flight
-    (on a cluster: all of them unless --workers is given)."""
+    """Each run a Ray task asking for `threads` CPUs (and its share of a GPU, `gpu_share`), on a
+    local instance of `workers` x `threads` CPUs and this machine's GPUs, or on the cluster at
+    `address` (every node must see the experiment directory, e.g. on a shared filesystem, and have
+    counterfeit installed). At most `workers` tasks are in flight (on a cluster: all of them unless
+    --workers is given)."""
     ray = require_ray()
-    local = {"num_cpus": (workers or 1) * threads} if address is None else {}
+    gpus = visible_gpus() if address is None else []
+    local = {"num_cpus": (workers or 1) * threads, "num_gpus": len(gpus)} if address is None else {}
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, **local)
-    remote = ray.remote(num_cpus=threads, max_retries=0)(execute)
+    share = gpu_share(tasks, ray.cluster_resources().get("GPU", 0), workers if address is None else None)
+    # A run on a GPU in a process of its own (max_calls=1): CUDA, once started in a worker, keeps
+    # the GPU it started on, and Ray would reuse that worker for a run it gives another GPU.
+    on_gpu = {"num_gpus": share, "max_calls": 1} if share else {}
+    remote = ray.remote(num_cpus=threads, max_retries=0, **on_gpu)(execute)
 
     def report(task: RunTask, ref: Any) -> None:
         try:

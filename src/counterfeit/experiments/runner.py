@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from counterfeit.errors import UserError
-from counterfeit.experiments.backends import require_ray, run_local, run_ray
+from counterfeit.experiments.backends import require_ray, run_local, run_ray, uses_cuda, visible_gpus
 from counterfeit.experiments.execute import RunTask
 from counterfeit.experiments.expdir import (append_event, default_out, open_experiment, retire_failure, run_path,
                                             run_status)
@@ -87,6 +87,7 @@ def run_experiment(file: str | Path, out: str | Path | None = None, workers: int
             workers = max(1, usable_cpus() // experiment.threads)
         append_event(root, {"event": "begin", "backend": backend, "address": address, "workers": workers,
                             "threads": experiment.threads, "machine": platform.platform(), "cpus": usable_cpus(),
+                            "gpus": visible_gpus(),
                             "load": round(os.getloadavg()[0], 2), "to_run": [r.label for r in todo]})
         log(f"{root}: {len(runs)} runs; {sum(r.status == 'done' for r in runs)} done, "
             f"{sum(r.status == 'failed' for r in runs)} failed, {sum(r.status == 'interrupted' for r in runs)} "
@@ -125,7 +126,7 @@ def _execute(experiment: Experiment, root: Path, todo: list[PlannedRun], workers
 
     try:
         if backend == "local":
-            run_local(tasks, workers or 1, on_result)
+            run_local(tasks, workers or 1, on_result, gpus=visible_gpus() if uses_cuda(tasks) else [])
         else:
             run_ray(tasks, workers, experiment.threads, address, on_result)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,12 +70,20 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False, st
             path, config, {"data_source": dataset.source, "data_images": len(dataset),
                            "data_fingerprint": dataset.fingerprint, "device": str(state.device),
                            "processes": world.size,
+                           **visible_devices(),
                            **({"data_classes": list(dataset.classes)} if dataset.classes else {})})
         with run_lock(path) if run else contextlib.nullcontext(), RunViews.of(run, state) as views:
             seconds = run_steps(run, state, dataset, watch, quiet, world, views=views)
             if run:
                 run.record_run_info(duration_seconds=seconds)
     return path
+
+
+def visible_devices() -> dict[str, str]:
+    """The GPUs this process was given (by an experiment's worker, Ray, or by hand), for the record:
+    `device` says cuda:0 on whichever GPU that is."""
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return {"cuda_visible_devices": gpus} if gpus is not None else {}
 
 
 def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quiet: bool = False) -> Path:
