@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -94,6 +95,32 @@ def test_cli_prints_the_table_and_writes_the_page(finished_run: Path, conditiona
     fid_line = next(line for line in lines if line.strip().startswith("fid "))
     assert fid_line.split()[-1] == "–"  # the run without metrics
     assert '<td class="none">no metrics</td>' in html
+
+
+def test_runs_measured_differently_are_shown_but_not_ranked(finished_run: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    in_training = Path(shutil.copytree(finished_run, tmp_path / "in-training"))
+    (in_training / "eval.json").unlink()  # its metrics: the last in-training eval's
+    comparison = compare([finished_run, in_training])
+    assert comparison.sources[1].startswith("in-training eval at step")
+    assert all(winners == set() for _, _, winners in comparison.metrics)
+    assert comparison.not_ranked is not None and "1 by eval.json, 500 samples" in comparison.not_ranked
+    out = tmp_path / "two.html"
+    assert main(["compare", str(finished_run), str(in_training), "--out", str(out)]) == 0
+    table = capsys.readouterr().out.split("\n\n")[0]
+    assert " *" not in table and table.splitlines()[-1] == f"note: {comparison.not_ranked}"
+    html = out.read_text("utf-8")
+    assert " ★" not in html and "not-ranked" in html and "measured differently" in html
+
+
+def test_another_sample_count_is_another_measurement(finished_run: Path, tmp_path: Path) -> None:
+    rejudged = Path(shutil.copytree(finished_run, tmp_path / "rejudged"))
+    record = json.loads((rejudged / "eval.json").read_text())
+    (rejudged / "eval.json").write_text(json.dumps({**record, "n": 10000}))
+    assert "10000 samples" in compare([finished_run, rejudged]).not_ranked
+    alike = Path(shutil.copytree(finished_run, tmp_path / "alike"))
+    comparison = compare([finished_run, alike])  # measured alike: ranked, ties all marked
+    assert comparison.not_ranked is None and any(winners == {0, 1} for _, _, winners in comparison.metrics)
 
 
 def test_cli_bad_input(tiny_run: Path, tmp_path: Path, one_line_error: OneLineError) -> None:

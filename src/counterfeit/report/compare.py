@@ -54,6 +54,7 @@ def _runs_below(folder: Path, depth: int) -> list[Path]:
 class FinalMetrics:
     source: str  # where the values come from, or why there are none
     values: dict[str, float]
+    judge: str = ""  # how they were measured: runs' values compare only where this is the same
 
 
 def final_metrics(data: RunData) -> FinalMetrics:
@@ -62,13 +63,29 @@ def final_metrics(data: RunData) -> FinalMetrics:
         values = {k: v for k, v in data.evaluation["metrics"].items() if isinstance(v, (int, float))}
         conditional = data.evaluation.get("conditional") or {}
         values.update((k, conditional[k]) for k in HIGHER_IS_BETTER if isinstance(conditional.get(k), (int, float)))
-        return FinalMetrics(f"eval.json ({data.evaluation.get('n', '?')} samples)", values)
+        n, sha = data.evaluation.get("n", "?"), str(data.evaluation.get("evaluator_sha256", "?"))[:12]
+        judge = f"eval.json, {n} samples, evaluator {sha}, against {data.evaluation.get('data', '?')}"
+        return FinalMetrics(f"eval.json ({n} samples)", values, judge)
     if data.evals:
         last = data.evals[-1]
         values = {k: v for k, v in last.items()
                   if k not in ("step", "eval_n") and isinstance(v, (int, float)) and not isinstance(v, bool)}
-        return FinalMetrics(f"in-training eval at step {last['step']:,}", values)
+        judge = (f"in-training eval, {last.get('eval_n', '?')} samples, "
+                 f"against data {data.run_info.get('data_fingerprint', '?')}")
+        return FinalMetrics(f"in-training eval at step {last['step']:,}", values, judge)
     return FinalMetrics("no metrics", {})
+
+
+def judged_differently(finals: Sequence[FinalMetrics]) -> str | None:
+    """Why the runs' metrics do not compare, or None where every run with metrics was measured
+    alike. FID and its friends move with the sample count (FID's bias falls as n grows), the
+    evaluator whose features they read and the real data they are held against: a better number
+    measured another way is not a better run."""
+    judges = list(dict.fromkeys(final.judge for final in finals if final.values))
+    if len(judges) < 2:
+        return None
+    counts = [sum(final.judge == judge for final in finals) for judge in judges]
+    return "; ".join(f"{count} by {judge}" for count, judge in zip(counts, judges))
 
 
 def best(key: str, values: Sequence[float | None]) -> set[int]:
@@ -97,6 +114,7 @@ class Comparison:
     config: list[tuple[str, list[str]]]  # keys that differ
     metrics: list[tuple[str, list[float | None], set[int]]]  # (key, values, best runs)
     sources: list[str]
+    not_ranked: str | None = None  # why no best is marked: the runs were measured differently
 
 
 def compare(paths: Sequence[Path]) -> Comparison:
@@ -113,11 +131,13 @@ def compare(paths: Sequence[Path]) -> Comparison:
               if len({repr(run.config.get(key)) for run in runs}) > 1]
     finals = [final_metrics(run) for run in runs]
     metric_keys = list(dict.fromkeys(k for final in finals for k in final.values))
+    differently = judged_differently(finals)
     metrics = []
     for key in metric_keys:
         values = [final.values.get(key) for final in finals]
-        metrics.append((key, values, best(key, values)))
-    return Comparison(runs, names, summary, config, metrics, [final.source for final in finals])
+        metrics.append((key, values, best(key, values) if differently is None else set()))
+    not_ranked = None if differently is None else f"no best marked: the runs were measured differently ({differently})"
+    return Comparison(runs, names, summary, config, metrics, [final.source for final in finals], not_ranked)
 
 
 def _names(paths: Sequence[Path]) -> list[str]:
@@ -140,7 +160,8 @@ def terminal_table(comparison: Comparison) -> str:
         rows.append([f"  {key}", *[("–" if v is None else number(v) + (" *" if i in winners else ""))
                                    for i, v in enumerate(values)]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines + ([f"note: {comparison.not_ranked}"] if comparison.not_ranked else []))
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -172,7 +193,8 @@ def build_comparison(comparison: Comparison) -> str:
         table(head, rows, "runs"),
         "<h2>Config keys that differ</h2>",
         table(["key", *comparison.names], config_rows, "config-diff") if config_rows else "<p>None: the same config.</p>",
-        "<h2>Final metrics</h2><p class='hint'>The best value of each row is marked.</p>",
+        "<h2>Final metrics</h2>" + (f"<p class='problems' id='not-ranked'>{esc(comparison.not_ranked[0].upper() + comparison.not_ranked[1:])}.</p>"
+                                    if comparison.not_ranked else "<p class='hint'>The best value of each row is marked.</p>"),
         table(["metric", *comparison.names], metric_rows, "final-metrics"),
         "<h2>Final sample grids</h2>",
         '<div class="row" id="final-grids">' + "".join(_final_grid(name, run) for name, run in zip(comparison.names, runs))
