@@ -36,6 +36,8 @@ def test_bench_figures_are_medians_and_paired_ratios(monkeypatch: pytest.MonkeyP
         {name: rounds[name] for name in candidates}))
     result, bf16 = bench([resolve(preset="tiny")], seconds=0.1, rounds=3)
     assert bf16["vs_fp32"] == 2.5  # median(1.0 / 0.5, 2.0 / 0.8, 1.0 / 0.4)
+    assert bf16["vs_fp32_floor"] == 2.0  # median(0.8 / 0.5, 1.6 / 0.8, 0.9 / 0.4): faster than fp32's products
+    assert result["vs_fp32_floor"] == result["gemm_floor_fraction"]  # in float32, its own floor fraction
     assert bf16["gemm_floor_fraction"] == 0.75  # median(0.3 / 0.5, 0.6 / 0.8, 0.3 / 0.4), its own floor
     assert bf16["steps_per_s"] == 2.0  # 1 / median(0.5, 0.8, 0.4)
     assert result["steps_per_s"] == 1.0  # 1 / median(1.0, 2.0, 1.0)
@@ -116,6 +118,7 @@ def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixtur
     assert [r["preset"] for r in results] == ["tiny", "tiny"]
     assert [r["batch_size"] for r in results] == [32, 16]
     assert [r["precision"] for r in results] == ["bf16", "bf16"] and results[0]["vs_fp32"] is None
+    assert results[0]["vs_fp32_floor"] is None  # no float32 floor measured to hold it against
 
 
 def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:

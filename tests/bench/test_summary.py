@@ -45,6 +45,14 @@ def test_each_figure_is_the_median_and_range_over_runs_of_its_own_row(tmp_path: 
     assert table.splitlines()[0].startswith("3 runs on AMD EPYC (AuthenticAMD; AVX-512), 2 torch threads")
 
 
+def test_runs_made_before_vs_fp32_floor_existed_still_summarise(tmp_path: Path) -> None:
+    old = write(tmp_path, "old.json", [row("mlp2", "bf16", 0.7, 400.0)])  # no "vs_fp32_floor" key
+    new = write(tmp_path, "new.json", [{**row("mlp2", "bf16", 0.7, 420.0), "vs_fp32_floor": 1.08}])
+    summary = summarize(read_runs([old, new]), [old, new])
+    assert summary["results"][0]["vs_fp32_floor"] == {"median": 1.08, "min": 1.08, "max": 1.08}  # the run that has it
+    assert summarize(read_runs([old]), [old])["results"][0]["vs_fp32_floor"] is None
+
+
 def test_runs_from_another_cpu_or_torch_are_refused(tmp_path: Path) -> None:
     first = write(tmp_path, "amd.json", [row("mlp2", "fp32", 0.7, 300.0)])
     intel = write(tmp_path, "intel.json", [row("mlp2", "fp32", 0.6, 220.0, cpu="Intel Xeon", cpu_vendor="GenuineIntel")])

@@ -19,11 +19,12 @@ from counterfeit.experiments.summary import markdown_table
 # (column, JSON key, digits): the figures that vary between runs
 FIGURES = [("steps/s", "steps_per_s", 1), ("floor steps/s", "floor_steps_per_s", 1),
            ("gemm_floor_fraction", "gemm_floor_fraction", 3), ("textbook steps/s", "textbook_steps_per_s", 1),
-           ("speedup", "speedup", 2), ("vs fp32", "vs_fp32", 2)]
+           ("speedup", "speedup", 2), ("vs fp32", "vs_fp32", 2), ("vs fp32 floor", "vs_fp32_floor", 2)]
 MACHINE = ("cpu", "cpu_vendor", "cpu_features", "torch", "threads", "cuda", "device")  # must agree across runs
-OPTIONAL = {"device": "cpu"}  # what runs made before the key existed measured
+OPTIONAL = {"device": "cpu",  # what runs made before the key existed measured
+            "vs_fp32_floor": None}  # not measured before it existed
 REQUIRED = {"preset", "precision", "gflop_per_step", "roofline_gflops", "load_1min",
-            *(set(MACHINE) - OPTIONAL.keys()), *(key for _, key, _ in FIGURES)}
+            *((set(MACHINE) | {key for _, key, _ in FIGURES}) - OPTIONAL.keys())}
 
 
 def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
