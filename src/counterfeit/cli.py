@@ -110,6 +110,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         overrides["device"] = args.device
     if args.runs is not None and (args.summarize or args.to_quality is not None):
         raise UserError(f"--runs {args.runs}: cannot be combined with --summarize or --to-quality")
+    if args.profile and (args.runs is not None or args.summarize or args.to_quality is not None):
+        raise UserError("--profile: cannot be combined with --runs, --summarize or --to-quality")
     if args.summarize:
         return _bench_summary(args)
     if args.to_quality is not None:
@@ -117,7 +119,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]  # checked before any run
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
-    bench_device(configs)  # one device, and one this machine has: checked before any run
+    device = bench_device(configs)  # one device, and one this machine has: checked before any run
+    if args.profile:
+        return _bench_profile(args, configs, device)
     if args.runs is not None:
         return _bench_runs(args, presets)
     if args.out is not None:
@@ -125,6 +129,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
+    return 0
+
+
+def _bench_profile(args: argparse.Namespace, configs: list[Any], device: Any) -> int:
+    """Each config's step in each asked precision under torch.profiler: its costliest ops per step."""
+    import json
+
+    from counterfeit.bench.profile import format_profile, profile_step
+
+    if device.type != "cpu":
+        raise UserError(f"--profile: profiles the step on the CPU only; these configs train on {device.type} "
+                        "(give --device cpu)")
+    if args.out is not None:
+        raise UserError(f"--out {args.out}: only with --to-quality or --runs")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
+    results = [profile_step(config.replace(precision=precision), args.seconds)
+               for config in configs for precision in precisions]
+    print(json.dumps(results, indent=1) if args.json else "\n\n".join(format_profile(r) for r in results))
     return 0
 
 
@@ -403,8 +429,13 @@ machine and print each figure's median and range over them, as a Markdown table 
 One run is one spell of the machine's load; the median over runs is what docs/benchmarks.md reports.
 
 With --runs N: measure N times, each run a fresh process, and print that summary of them; --out DIR
-keeps each run's JSON (DIR/run1.json, ...).""", """\
+keeps each run's JSON (DIR/run1.json, ...).
+
+With --profile: where our step's time goes, on the CPU: each config's step (in each precision)
+under torch.profiler for about --seconds, and the operations with the most time a step, with
+their input shapes and share of the step.""", """\
   counterfeit bench --preset mlp2 --seconds 5 --json
+  counterfeit bench --preset dcgan --precision fp32 --profile
   counterfeit bench --preset dcgan --precision bf16
   counterfeit bench --to-quality cdcgan --set steps=20000 --max-minutes 60
   counterfeit bench --preset mlp2 --preset mlp4 --runs 5 --out bench-today
@@ -436,6 +467,8 @@ keeps each run's JSON (DIR/run1.json, ...).""", """\
     bench.add_argument("--runs", type=_positive_int, metavar="N",
                        help="measure N times, each in a fresh process, and print each figure's median and range "
                        "over them (as --summarize does)")
+    bench.add_argument("--profile", action="store_true",
+                       help="instead of timing: the ops that take our step's time, per step, under torch.profiler (CPU)")
     bench.add_argument("--summarize", type=Path, nargs="+", metavar="FILE",
                        help="medians and ranges over the JSON of several `bench --json` runs; measures nothing")
     bench.set_defaults(func=cmd_bench)
