@@ -33,6 +33,30 @@ def test_generator_and_discriminator_depend_on_the_label(preset: str) -> None:
     assert logits.unique().numel() == 10
 
 
+@pytest.mark.parametrize("aux_weight", ["0", "1"])
+def test_the_projection_logit_is_w_phi_plus_b_plus_embed_y_phi(aux_weight: str) -> None:
+    """Miyato & Koyama's logit, however D computes it: its value and every parameter's gradient."""
+    config = resolve(preset="cdcgan", overrides={**SMALL["cdcgan"], "aux_weight": aux_weight})
+    torch.manual_seed(0)
+    d = build_discriminator(config).double()
+    x, y = torch.randn(6, 1, 28, 28, dtype=torch.float64), torch.tensor([3, 0, 9, 3, 1, 7])
+    phi = d.body.net[:-1](x)
+    head = d.body.net[-1]
+    expected = phi @ head.weight[0] + head.bias[0] + (d.embed(y) * phi).sum(1)
+    got = d(x, y)
+    logits = got if aux_weight == "0" else got[:, 0]
+    torch.testing.assert_close(logits, expected)
+    params = [p for p in d.parameters()]
+    weights = torch.randn(len(y), dtype=torch.float64)
+    ours = torch.autograd.grad((logits * weights).sum() + (0 if aux_weight == "0" else got[:, 1:].sum()), params)
+    phi = d.body.net[:-1](x)  # the definition's graph, again
+    definition = phi @ head.weight[0] + head.bias[0] + (d.embed(y) * phi).sum(1)
+    aux = 0 if aux_weight == "0" else d.classifier(phi).sum()
+    theirs = torch.autograd.grad((definition * weights).sum() + aux, params)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+
+
 def test_cdcgan_needs_two_channel_widths() -> None:
     from counterfeit.errors import ConfigError
     with pytest.raises(ConfigError, match="two channel widths"):
