@@ -128,12 +128,19 @@ def test_a_changed_file_is_refused_naming_the_change(tiny_file: Path, tiny_text:
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     open_experiment(out, load_experiment(tiny_file))
+    err = refused_rerun(out, tiny_file, tiny_text.replace("steps = 20", "steps = 50"), capsys)
+    assert "changed since" in err and "budget.steps was 20, is now 50" in err
+
+
+def refused_rerun(out: Path, file: Path, text: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The experiment file rewritten as `text` and run again into `out`: refused in one line (returned),
+    with nothing in `out` touched."""
     before = snapshot(out)
-    tiny_file.write_text(tiny_text.replace("steps = 20", "steps = 50"))
-    assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
+    file.write_text(text)
+    assert main(["experiment", "run", str(file), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "changed since" in err and "budget.steps was 20, is now 50" in err and len(err.splitlines()) == 1
-    assert snapshot(out) == before
+    assert len(err.splitlines()) == 1 and snapshot(out) == before
+    return err
 
 
 def _as_recorded_before_lr_decay(out: Path) -> None:
@@ -160,12 +167,9 @@ def test_a_config_key_added_since_set_otherwise_is_a_change(tiny_file: Path, tin
     out = tmp_path / "out"
     open_experiment(out, load_experiment(tiny_file))
     _as_recorded_before_lr_decay(out)
-    before = snapshot(out)
-    tiny_file.write_text(tiny_text.replace("g_hidden = [64] }", "g_hidden = [64], lr_decay = 0.5 }"))
-    assert main(["experiment", "run", str(tiny_file), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "changed since" in err and "variants.wide.lr_decay was added" in err and len(err.splitlines()) == 1
-    assert snapshot(out) == before
+    err = refused_rerun(out, tiny_file, tiny_text.replace("g_hidden = [64] }", "g_hidden = [64], lr_decay = 0.5 }"),
+                        capsys)
+    assert "changed since" in err and "variants.wide.lr_decay was added" in err
 
 
 def test_summary_of_a_directory_that_is_no_experiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
