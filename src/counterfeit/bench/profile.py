@@ -11,7 +11,7 @@ counts; the step's time without it is printed beside.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import torch
@@ -57,7 +57,7 @@ def profile_step(config: Config, seconds: float = 3.0, top: int = 15) -> dict[st
     rest = ranked[top:]
     return {"preset": config.preset, "precision": config.precision, "steps": steps,
             "step_ms": unprofiled * 1e3, "profiled_step_ms": total / steps / 1e3,
-            "ops": [op.__dict__ for op in ops],
+            "ops": [asdict(op) for op in ops],
             "rest": {"ops": len(rest), "ms": sum(e.self_cpu_time_total for e in rest) / steps / 1e3}}
 
 
