@@ -455,7 +455,8 @@ their input shapes and share of the step.""", """\
                        "(default: the configs' device, auto for all presets but tiny: CUDA when torch sees a GPU)")
     bench.add_argument("--precision", choices=["both", "fp32", "bf16"], default="both",
                        help="which precisions to time, each with its own GEMM floor (bf16: the same products "
-                       "in bfloat16); both (the default) also gives bf16's speed over fp32 (vs_fp32)")
+                       "in bfloat16); both (the default) also gives bf16's speed over fp32 (vs_fp32) and over "
+                       "the fp32 products alone (vs_fp32_floor)")
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per config and precision")
     bench.add_argument("--to-quality", metavar="PRESET",
                        help="train PRESET until its quality target holds at an in-training eval; report the time")
