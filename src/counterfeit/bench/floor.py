@@ -15,9 +15,6 @@ One textbook step (separate D passes over real and fake, batch b each) needs:
 With n_critic > 1 the D update counts n_critic times. An AC-GAN head's backward on fake rows in
 D's update is counted, though its output enters no loss there: D returns one tensor that the step
 slices, so autograd runs that backward on zeros, as the textbook does (a few MFLOP).
-A projection D's logit (cdcgan, best) is one product of its features against the head's weight
-and every class's embedding, which no Linear module runs: it is counted as a Linear layer of
-1 + classes outputs (`projection_layers`).
 Each grad of a convolution costs as many FLOPs as its forward (PyTorch's FLOP counter agrees; a
 test checks the whole count against it on our step). With precision bf16 the same products run on
 bfloat16 operands: the bf16 floor of the same FLOPs.
@@ -35,7 +32,7 @@ from torch import Tensor, nn
 from counterfeit.bench.gemm import Gemm, Runner, fastest
 from counterfeit.config import Config
 from counterfeit.models import build_discriminator, build_generator
-from counterfeit.models.conditional import ConditionalDiscriminator, call_generator
+from counterfeit.models.conditional import call_generator
 from counterfeit.train.precision import compute_dtype, resolve_precision
 
 PRODUCT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -127,16 +124,6 @@ def trace_layers(module: nn.Module, *inputs: Tensor) -> list[Layer]:
     return layers
 
 
-def projection_layers(discriminator: nn.Module, rows: int) -> list[Layer]:
-    """A projection D (models/conditional.py) takes its logit in one product that no Linear module
-    runs: its features against the real/fake head's weight and every class's embedding at once
-    ((1 + classes) outputs). That product, as a Linear layer of that shape on `rows` rows."""
-    if not isinstance(discriminator, ConditionalDiscriminator) or discriminator.embed is None:
-        return []
-    classes, features = discriminator.embed.weight.shape
-    return [Layer(nn.Linear(features, 1 + classes, device="meta"), (rows, features))]
-
-
 def _products(layer: Layer, forward: bool, weight_grad: bool, input_grad: bool, dtype: torch.dtype,
               device: str) -> list[Product]:
     m = layer.module
@@ -176,7 +163,7 @@ def step_products(config: Config, device: torch.device = torch.device("cpu")) ->
     d_labels = [labels] if config.conditional or config.clusters else []
     g = trace_layers(generator, z, *([g_labels] if g_labels is not None else []))
     fake = call_generator(generator.eval(), z, g_labels).detach()
-    d = trace_layers(discriminator, fake, *d_labels) + projection_layers(discriminator, b)
+    d = trace_layers(discriminator, fake, *d_labels)
     d_update = (_forward(g, dtype, on) + 2 * _forward(d, dtype, on)
                 + 2 * _backward(d, weight_grads=True, first_input_grad=False, dtype=dtype, device=on))
     g_update = (_forward(g, dtype, on) + _forward(d, dtype, on)

@@ -63,14 +63,9 @@ class ConditionalDiscriminator(nn.Module):
         if self.conditioning == "concatenation":
             x = torch.cat([x.flatten(1), one_hot(labels, x, self.classes)], 1)  # (B, 784 + classes)
         features = self.body.net[:-1](x)  # (B, F)
-        head = self.body.net[-1]
-        if self.embed is None:
-            logits = head(features).squeeze(1)  # (B,)
-        else:  # w·phi + b + embed(y)·phi: phi against w and every class's embedding in one product,
-            # then each row's own class. Gathering embed(y) and multiplying it into phi moved a
-            # (B, F) tensor through memory eight times a step (cdcgan bf16: 1.04x faster this way).
-            both = F.linear(features, torch.cat([head.weight, self.embed.weight]))  # (B, 1 + classes)
-            logits = both[:, 0] + head.bias + both[:, 1:].gather(1, labels.unsqueeze(1)).squeeze(1)  # (B,)
+        logits = self.body.net[-1](features).squeeze(1)  # (B,)
+        if self.embed is not None:  # inner product of the class embedding with the features
+            logits = logits + (self.embed(labels) * features).sum(1)
         if self.classifier is None:
             return logits
         return torch.cat([logits.unsqueeze(1), self.classifier(features)], 1)  # (B, 1 + C)
