@@ -174,6 +174,22 @@ def test_a_resume_records_its_command_and_the_run_duration(tmp_path: Path) -> No
     assert after["duration_seconds"] > read_checkpoint(run / "checkpoints" / "step_000020.safetensors").seconds
 
 
+def test_the_run_records_the_gpus_its_process_was_shown_and_a_resume_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As an experiment's worker or Ray sets CUDA_VISIBLE_DEVICES (tiny trains on the CPU: the names
+    need no GPU behind them)."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")
+    run = train(resolve(preset="tiny", overrides={"steps": 4, "checkpoint_every": 2}), out=tmp_path / "run", quiet=True)
+    assert read_toml(run / "config.toml")["run"]["cuda_visible_devices"] == "7"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "9")  # resumed by another worker
+    resume(run, {"steps": 6}, quiet=True)
+    recorded = read_toml(run / "config.toml")["run"]
+    assert (recorded["cuda_visible_devices"], recorded["resume_cuda_visible_devices"]) == ("7", "9")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    plain = train(resolve(preset="tiny", overrides={"steps": 2}), out=tmp_path / "plain", quiet=True)
+    assert "cuda_visible_devices" not in read_toml(plain / "config.toml")["run"]  # not set: nothing claimed
+
+
 def test_a_checkpoint_from_another_kind_of_device_is_refused_before_anything_changes(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A GPU run's noise generator lives on the GPU: its state cannot continue a CPU run draw for draw."""

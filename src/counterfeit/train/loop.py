@@ -81,7 +81,7 @@ def train(config: Config, out: str | Path | None = None, quiet: bool = False, st
 
 def visible_devices() -> dict[str, str]:
     """The GPUs this process was given (by an experiment's worker, Ray, or by hand), for the record:
-    `device` says cuda:0 on whichever GPU that is."""
+    `device` says cuda:0 on whichever GPU that is. A resume records its own beside the first's."""
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     return {"cuda_visible_devices": gpus} if gpus is not None else {}
 
@@ -107,7 +107,8 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
         with RunViews.of(run, state) as views:
             seconds = run_steps(run, state, dataset, watch, quiet, world, checkpoint, views)
             if run:
-                run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv))
+                resumed_on = {f"resume_{key}": value for key, value in visible_devices().items()}
+                run.record_run_info(duration_seconds=seconds, resume_command=list(sys.argv), **resumed_on)
     return path
 
 
