@@ -114,18 +114,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UserError("--profile: cannot be combined with --runs, --summarize or --to-quality")
     if args.summarize:
         return _bench_summary(args)
+    if args.threads:  # here, for --to-quality and --profile; bench() and --runs' processes set their own
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.to_quality is not None:
         return _bench_to_quality(args, overrides)
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]  # checked before any run
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
     device = bench_device(configs)  # one device, and one this machine has: checked before any run
+    if args.out is not None and args.runs is None:
+        raise UserError(f"--out {args.out}: only with --to-quality or --runs")
     if args.profile:
         return _bench_profile(args, configs, device)
     if args.runs is not None:
         return _bench_runs(args, presets)
-    if args.out is not None:
-        raise UserError(f"--out {args.out}: only with --to-quality or --runs")
     precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     results = bench(configs, seconds=args.seconds, threads=args.threads, precisions=precisions)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
@@ -141,12 +145,6 @@ def _bench_profile(args: argparse.Namespace, configs: list[Any], device: Any) ->
     if device.type != "cpu":
         raise UserError(f"--profile: profiles the step on the CPU only; these configs train on {device.type} "
                         "(give --device cpu)")
-    if args.out is not None:
-        raise UserError(f"--out {args.out}: only with --to-quality or --runs")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     results = [profile_step(config.replace(precision=precision), args.seconds)
                for config in configs for precision in precisions]
@@ -199,10 +197,6 @@ def _bench_to_quality(args: argparse.Namespace, overrides: dict[str, Any]) -> in
         if getattr(args, name):
             raise UserError(f"--{name}: cannot be combined with --to-quality (which names the one preset)")
     target_for(args.to_quality)  # before any work: a preset without a target costs nothing
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     result = to_quality(resolve(preset=args.to_quality, overrides=overrides), args.out, args.max_minutes, args.quiet)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
     return 0 if result["reached"] else 1

@@ -10,14 +10,13 @@ counts; the step's time without it is printed beside.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from counterfeit.bench.run import _real_images, _stepper
+from counterfeit.bench.timing import time_window
 from counterfeit.config import Config
 from counterfeit.train.state import build_state
 from counterfeit.train.step import make_step
@@ -43,9 +42,8 @@ def profile_step(config: Config, seconds: float = 3.0, top: int = 15) -> dict[st
     step = _stepper(config, state, make_step(state), _real_images(config, state.device))
     for _ in range(WARMUP_STEPS):
         step()
-    unprofiled = _seconds_per_step(step, max(10, WARMUP_STEPS))
+    unprofiled = time_window(step, seconds)
     steps = max(10, round(seconds / unprofiled))
-    unprofiled = _seconds_per_step(step, steps)
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         for _ in range(steps):
             step()
@@ -59,13 +57,6 @@ def profile_step(config: Config, seconds: float = 3.0, top: int = 15) -> dict[st
             "step_ms": unprofiled * 1e3, "profiled_step_ms": total / steps / 1e3,
             "ops": [asdict(op) for op in ops],
             "rest": {"ops": len(rest), "ms": sum(e.self_cpu_time_total for e in rest) / steps / 1e3}}
-
-
-def _seconds_per_step(step: Callable[[], None], steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
 
 
 def _shapes(shapes: list[Any]) -> str:

@@ -82,6 +82,11 @@ def open_experiment(root: Path, experiment: Experiment) -> None:
     atomic_write_text(root / RECORD_FILE, json.dumps(record, indent=1) + "\n")
 
 
+# each config key's default, as experiment.json holds values (JSON: tuples as lists)
+CONFIG_DEFAULTS = json.loads(json.dumps({f.name: f.default for f in fields(Config) if f.default is not MISSING}))
+_NONE = object()  # a key without a default: equal to no value
+
+
 def without_added_defaults(spec: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
     """`spec` without the config keys its variants have and `saved`'s do not, where the variant
     holds the key's default: a key added to counterfeit since the experiment ran (`lr_decay`, say)
@@ -95,10 +100,6 @@ def without_added_defaults(spec: dict[str, Any], saved: dict[str, Any]) -> dict[
         variants[name] = values if not isinstance(before, dict) else {
             key: value for key, value in values.items() if key in before or value != CONFIG_DEFAULTS.get(key, _NONE)}
     return {**spec, "variants": variants}
-
-
-_NONE = object()  # no default: never equal to a value
-CONFIG_DEFAULTS = json.loads(json.dumps({f.name: f.default for f in fields(Config) if f.default is not MISSING}))  # as experiment.json holds them
 
 
 def first_change(before: Any, after: Any, where: str = "") -> str:

@@ -193,8 +193,7 @@ def build_comparison(comparison: Comparison) -> str:
         table(head, rows, "runs"),
         "<h2>Config keys that differ</h2>",
         table(["key", *comparison.names], config_rows, "config-diff") if config_rows else "<p>None: the same config.</p>",
-        "<h2>Final metrics</h2>" + (f"<p class='problems' id='not-ranked'>{esc(comparison.not_ranked[0].upper() + comparison.not_ranked[1:])}.</p>"
-                                    if comparison.not_ranked else "<p class='hint'>The best value of each row is marked.</p>"),
+        "<h2>Final metrics</h2>" + _ranking_note(comparison.not_ranked),
         table(["metric", *comparison.names], metric_rows, "final-metrics"),
         "<h2>Final sample grids</h2>",
         '<div class="row" id="final-grids">' + "".join(_final_grid(name, run) for name, run in zip(comparison.names, runs))
@@ -202,6 +201,12 @@ def build_comparison(comparison: Comparison) -> str:
         "<h2>Training curves</h2>", axis_switch(charts), chart_divs(charts),
     ])
     return page(f"{len(runs)} runs compared: counterfeit", body, charts)
+
+
+def _ranking_note(not_ranked: str | None) -> str:
+    if not_ranked is None:
+        return "<p class='hint'>The best value of each row is marked.</p>"
+    return f"<p class='problems' id='not-ranked'>{esc(not_ranked[0].upper() + not_ranked[1:])}.</p>"
 
 
 def _has(comparison: Comparison, run: int) -> bool:
