@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -37,6 +38,25 @@ def test_sample_png_and_npz(tiny_run: Path, tmp_path: Path) -> None:
     assert main(["sample", str(tiny_run), "-n", "10", "--seed", "3", "--out", str(tmp_path / "s.npz")]) == 0
     images = np.load(tmp_path / "s.npz")["images"]
     assert images.shape == (10, 28, 28) and images.dtype == np.uint8
+
+
+def test_sample_and_interpolate_never_replace_a_runs_own_files(tiny_run: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    grid = sorted((run / "samples").iterdir())[0]
+    (run / "checkpoints" / "mine.npz").write_bytes(b"x")  # anything in the run's folders counts
+    owned = [("sample", grid), ("sample", run / "losses.png"), ("sample", run / "checkpoints" / "mine.npz"),
+             ("interpolate", run / "progress.gif"), ("sample", run / "samples" / "new.png")]
+    before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
+    for command, out in owned:
+        assert main([command, str(run), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--out {out}: one of run {run}'s own files" in err
+    assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == before
+    assert main(["sample", str(run), "-n", "4", "--out", str(run / "mine.png")]) == 0  # a new name beside them: fine
+    (tmp_path / "d.png").mkdir()
+    assert main(["sample", str(run), "--out", str(tmp_path / "d.png")]) == 2  # said before any work, naming --out
+    assert f"--out {tmp_path / 'd.png'}: is a directory" in capsys.readouterr().err
 
 
 def test_train_cli_end_to_end(tmp_path: Path) -> None:

@@ -47,9 +47,18 @@ def _seed(text: str) -> int:
 
 
 def _check_out_file(path: Path) -> None:
-    """Before any work: a file written into a missing directory would fail only at the end."""
+    """Before any work (a file that cannot be written would fail only at the end), and before
+    anything is replaced that nothing could write again: a run's own files."""
+    from counterfeit.rundir import run_owning
+
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: no such directory {path.parent}")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a directory; give a file name such as {path / ('out' + path.suffix)}")
+    run = run_owning(path)
+    if run is not None:
+        raise UserError(f"--out {path}: one of run {run}'s own files; write it outside the run's "
+                        f"files and folders, e.g. {run / ('mine' + path.suffix)}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -308,7 +317,7 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluator_info(args: argparse.Namespace) -> int:
     from counterfeit.data import load_dataset
-    from counterfeit.metrics.evaluator import load_evaluator
+    from counterfeit.metrics.evaluator import RECORD_FILE, load_evaluator
     from counterfeit.metrics.evaluator_store import require_evaluator, train_command
 
     if args.data is None and not args.invert and not args.skip_bad:
@@ -319,19 +328,29 @@ def cmd_evaluator_info(args: argparse.Namespace) -> int:
     record = evaluator.record
     if not record:
         raise UserError(f"{evaluator.path}: no evaluator.json beside the weights")
-    split = record["split"]
-    print(f"evaluator {evaluator.label} evaluator ({record.get('num_classes', 10)} classes)")
-    print(f"weights   {evaluator.path}")
-    print(f"sha256    {evaluator.sha256} (verified)")
-    print(f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out images "
-          f"(train {record['train_accuracy']:.2%} on {split['train']})")
-    print(f"data      {record['data']} (fingerprint {record['data_fingerprint']})")
-    if record.get("classes"):
-        print(f"classes   {', '.join(record['classes'])}")
-    print(f"split     {split['method']}; indices sha256 {split['indices_sha256'][:16]}...")
-    print(f"trained   by `{record['command']}` in {record['train_seconds']:.0f} s "
-          f"(torch {record['torch']}, {record['torch_threads']} threads)")
+    try:  # all lines first: a record missing a field prints nothing but the error
+        lines = _evaluator_lines(evaluator, record)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise UserError(f"{evaluator.path.with_name(RECORD_FILE)}: incomplete evaluator record "
+                        f"({type(err).__name__}: {err})") from None
+    print("\n".join(lines))
     return 0
+
+
+def _evaluator_lines(evaluator: Any, record: dict[str, Any]) -> list[str]:
+    """`evaluator info`'s lines, from its record (KeyError/TypeError where a field is missing or malformed)."""
+    split = record["split"]
+    lines = [f"evaluator {evaluator.label} evaluator ({record.get('num_classes', 10)} classes)",
+             f"weights   {evaluator.path}",
+             f"sha256    {evaluator.sha256} (verified)",
+             f"accuracy  {record['heldout_accuracy']:.2%} on {split['heldout']} held-out images "
+             f"(train {record['train_accuracy']:.2%} on {split['train']})",
+             f"data      {record['data']} (fingerprint {record['data_fingerprint']})"]
+    if record.get("classes"):
+        lines.append(f"classes   {', '.join(record['classes'])}")
+    return lines + [f"split     {split['method']}; indices sha256 {split['indices_sha256'][:16]}...",
+                    f"trained   by `{record['command']}` in {record['train_seconds']:.0f} s "
+                    f"(torch {record['torch']}, {record['torch_threads']} threads)"]
 
 
 def cmd_experiment_run(args: argparse.Namespace) -> int:

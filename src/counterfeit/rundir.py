@@ -70,6 +70,29 @@ def is_run_dir(path: Path) -> bool:
     return (path / CONFIG_FILE).is_file()
 
 
+# What a run writes at its top level, and the folders it fills: a file there is the run's record
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, GENERATOR_FILE, DISCRIMINATOR_FILE, RAW_GENERATOR_FILE, PROGRESS_GIF,
+             LOSSES_PLOT, METRICS_PLOT, VAE_LOG_FILE, VAE_SAMPLES_FILE, EVAL_FILE, TO_QUALITY_FILE, LOCK_FILE,
+             REPORT_FILE)
+RUN_FOLDERS = (SAMPLES_DIR, CHECKPOINT_DIR, TENSORBOARD_DIR)
+
+
+def has_run_files(path: Path) -> bool:
+    """Whether `path` holds a run's record (a run whose config.toml is lost still may): not only
+    files other tools write too (a report.html)."""
+    return any((path / name).exists() for name in (CONFIG_FILE, METRICS_FILE, GENERATOR_FILE, *RUN_FOLDERS))
+
+
+def run_owning(path: Path) -> Path | None:
+    """The run directory of which `path` would be one of the run's own files (a top-level name
+    the run writes, or anything in its folders), or None."""
+    path = path.absolute()
+    if path.name in RUN_FILES and is_run_dir(path.parent):
+        return path.parent
+    return next((folder.parent for folder in path.parents
+                 if folder.name in RUN_FOLDERS and is_run_dir(folder.parent)), None)
+
+
 def check_new_run_dir(path: Path) -> None:
     """Refuse to write into a non-empty directory: whatever is there stays untouched."""
     if path.exists() and not path.is_dir():

@@ -181,6 +181,14 @@ def test_cli_network_error_is_one_line_exit_2(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("base_url", ["notaurl", "127.0.0.1:8765/mirror", "mirror.example.org/mnist"])
+def test_a_base_url_without_a_scheme_is_named(tmp_path: Path, base_url: str, check_error) -> None:
+    with pytest.raises(DataError) as error:  # urllib's own complaint is a ValueError, a traceback
+        download("mnist", tmp_path / "d", base_url=base_url, checksums={"x.gz": "0" * 32})
+    check_error(error, f"--base-url {base_url}: not a URL", "http://")
+    assert not (tmp_path / "d").exists()
+
+
 def test_unknown_dataset(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown 'cifar'"):
         download("cifar", tmp_path)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from counterfeit.cli import main
 from counterfeit.config import resolve
 from counterfeit.data import Dataset, load_dataset
 from counterfeit.errors import UserError
@@ -124,6 +125,28 @@ def test_damaged_stored_weights_are_one_clear_error(shapes: Path, shapes_evaluat
     (copy / WEIGHTS_FILE).write_bytes(bytes(data))
     with pytest.raises(UserError, match=f"not the one {copy / RECORD_FILE} describes"):
         load_stored(copy, dataset)
+
+
+def test_a_record_of_the_wrong_shape_is_one_clear_error(shapes: Path, shapes_evaluator: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = load_dataset(shapes)
+    copy = tmp_path / "copy"
+    shutil.copytree(shapes_evaluator, copy)
+    (copy / RECORD_FILE).write_text("[1, 2]")  # JSON, but not the record's object
+    with pytest.raises(UserError, match=f"{copy / RECORD_FILE}: cannot read the evaluator record .*list"):
+        load_stored(copy, dataset)
+    record_path = shapes_evaluator / RECORD_FILE
+    original = record_path.read_text()
+    record = json.loads(original)
+    del record["split"]  # valid otherwise: `evaluator info` used to print half and a KeyError
+    record_path.write_text(json.dumps(record))
+    try:
+        assert main(["evaluator", "info", "--data", str(shapes)]) == 2
+    finally:
+        record_path.write_text(original)
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert f"{record_path}: incomplete evaluator record (KeyError: 'split')" in err
 
 
 def test_eval_without_an_evaluator_names_the_command(shapes: Path) -> None:

@@ -55,6 +55,14 @@ def test_the_best_of_a_row_follows_which_way_is_better() -> None:
     assert best("fid", [80.0, None]) == set()  # one value: nothing to compare
 
 
+def test_an_old_metric_name_is_one_row_under_its_new_name() -> None:
+    from counterfeit.report.compare import _current_names
+
+    # an eval.json of today keeps mnist_score beside classifier_score; an older one has only mnist_score
+    assert _current_names({"mnist_score": 9.1, "classifier_score": 9.1, "fid": 3.0}) == {"classifier_score": 9.1, "fid": 3.0}
+    assert _current_names({"mnist_score": 8.7, "fid": 4.0}) == {"classifier_score": 8.7, "fid": 4.0}
+
+
 @pytest.fixture
 def unjudged_run(tiny_run: Path, tmp_path: Path) -> Path:
     """tiny_run as trained: no in-training evaluation, and no eval.json (which other tests may add)."""

@@ -10,6 +10,7 @@ from typing import Callable
 import pytest
 
 from counterfeit.cli import main
+from counterfeit.errors import UserError
 from counterfeit.report import build_report, write_report
 from counterfeit.report.page import model_line, preset_defaults
 from counterfeit.report.rundata import read_run
@@ -56,9 +57,17 @@ def test_a_damaged_run_still_has_a_page_that_names_what_is_missing(finished_run:
     assert text.count("<img ") == 2  # the grids that are there
 
 
-def test_a_folder_that_is_not_a_run_gets_a_page_saying_so(tmp_path: Path) -> None:
+def test_a_folder_that_lost_its_config_gets_a_page_saying_so(finished_run: Path, tmp_path: Path) -> None:
+    shutil.copy(finished_run / "metrics.jsonl", tmp_path / "metrics.jsonl")
     text = write_report(tmp_path).read_text("utf-8")
     assert "not a run directory" in text and 'class="status status-not-a-run"' in text
+
+
+def test_a_folder_with_nothing_of_a_run_is_refused_and_its_page_kept(tmp_path: Path) -> None:
+    (tmp_path / "report.html").write_text("<h1>mine</h1>")  # someone's page: not replaced
+    with pytest.raises(UserError, match="not a run directory"):
+        write_report(tmp_path)
+    assert (tmp_path / "report.html").read_text() == "<h1>mine</h1>"
 
 
 def test_bad_input_is_one_line(finished_run: Path, tmp_path: Path, tree_hashes: Hashes,

@@ -13,6 +13,7 @@ import http.client
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from counterfeit.fileio import fsync_directory
 
 CHUNK = 1 << 16
 RANGE_NOT_SATISFIABLE = 416  # the .part file already holds the whole file
+URL_SCHEMES = ("http", "https", "ftp", "file")  # what urllib.request opens
 
 
 def download(name: str = "mnist", dest_dir: str | os.PathLike[str] | None = None, *,
@@ -39,6 +41,9 @@ def download(name: str = "mnist", dest_dir: str | os.PathLike[str] | None = None
     """
     spec = named_dataset(name)
     base_url = base_url or spec.mirror
+    if urllib.parse.urlsplit(base_url).scheme.lower() not in URL_SCHEMES:  # urllib's own error is a ValueError
+        raise DataError(f"--base-url {base_url}: not a URL (expected one starting with "
+                        f"{', '.join(s + '://' for s in URL_SCHEMES)})")
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     dest = Path(dest_dir) if dest_dir is not None else download_dir(name)
     try:

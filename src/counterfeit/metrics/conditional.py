@@ -119,5 +119,5 @@ def conditional_table(entry: dict[str, Any]) -> list[str]:
     lines += ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                         for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
     lines.append(f"per-class FID: {min(entry['fid_n_per_class'])}-{max(entry['fid_n_per_class'])} samples "
-                 "of each digit (as many as its held-out real images) against the reference images of that digit")
+                 "of each digit (at most as many as its held-out real images) against the reference images of that digit")
     return lines

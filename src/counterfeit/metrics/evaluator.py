@@ -170,6 +170,9 @@ def read_record(path: str | Path | None = None) -> dict[str, Any]:
     """The JSON written beside the weights: accuracy, split, command, sha256."""
     record = Path(path) if path is not None else weights_path().with_name(RECORD_FILE)
     try:
-        return json.loads(record.read_text("utf-8"))
+        data = json.loads(record.read_text("utf-8"))
     except (OSError, ValueError) as err:
         raise UserError(f"{record}: cannot read the evaluator record ({err})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{record}: cannot read the evaluator record (a JSON {type(data).__name__}, not an object)")
+    return data

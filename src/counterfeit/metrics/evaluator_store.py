@@ -74,7 +74,8 @@ def require_evaluator(dataset: Dataset, command: str) -> Evaluator:
     evaluator = find_evaluator(dataset)
     if evaluator is None and dataset.labels is None:
         raise UserError(f"{dataset.source}: no evaluator has been trained on this data, and it has no labels "
-                        "to train one (use one subfolder per class); metrics need an evaluator of the same data")
+                        "to train one (use one subfolder per class, an IDX labels file or an npz 'labels' array); "
+                        "metrics need an evaluator of the same data")
     if evaluator is None:
         raise UserError(f"{dataset.source}: no evaluator has been trained on this data (fingerprint "
                         f"{dataset.fingerprint}), and one trained on other data would judge it wrongly; "

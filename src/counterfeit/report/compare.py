@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from counterfeit.errors import UserError
-from counterfeit.metrics.registry import METRICS
+from counterfeit.metrics.registry import METRICS, MNIST_ALIASES
 from counterfeit.report.charts import RunCurves, compare_charts, label
 from counterfeit.report.html import axis_switch, chart_divs, esc, image, number, page, table, write_page
 from counterfeit.report.page import run_floor
@@ -60,7 +60,7 @@ class FinalMetrics:
 def final_metrics(data: RunData) -> FinalMetrics:
     """eval.json's if the run was judged, else its last in-training evaluation."""
     if data.evaluation is not None:
-        values = {k: v for k, v in data.evaluation["metrics"].items() if isinstance(v, (int, float))}
+        values = _current_names({k: v for k, v in data.evaluation["metrics"].items() if isinstance(v, (int, float))})
         conditional = data.evaluation.get("conditional") or {}
         values.update((k, conditional[k]) for k in HIGHER_IS_BETTER if isinstance(conditional.get(k), (int, float)))
         n, sha = data.evaluation.get("n", "?"), str(data.evaluation.get("evaluator_sha256", "?"))[:12]
@@ -68,12 +68,19 @@ def final_metrics(data: RunData) -> FinalMetrics:
         return FinalMetrics(f"eval.json ({n} samples)", values, judge)
     if data.evals:
         last = data.evals[-1]
-        values = {k: v for k, v in last.items()
-                  if k not in ("step", "eval_n") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        values = _current_names({k: v for k, v in last.items()
+                                 if k not in ("step", "eval_n") and isinstance(v, (int, float)) and not isinstance(v, bool)})
         judge = (f"in-training eval, {last.get('eval_n', '?')} samples, "
                  f"against data {data.run_info.get('data_fingerprint', '?')}")
         return FinalMetrics(f"in-training eval at step {last['step']:,}", values, judge)
     return FinalMetrics("no metrics", {})
+
+
+def _current_names(values: dict[str, float]) -> dict[str, float]:
+    """Each metric under its current name, once: an eval.json keeps an old name (mnist_score)
+    beside the new one for older readers, and an older run has only the old name."""
+    return {MNIST_ALIASES.get(k, k): v for k, v in values.items()
+            if not (k in MNIST_ALIASES and MNIST_ALIASES[k] in values)}
 
 
 def judged_differently(finals: Sequence[FinalMetrics]) -> str | None:

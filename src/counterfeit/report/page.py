@@ -13,7 +13,7 @@ from counterfeit.report.charts import RunCurves, bar_chart, curve, run_charts
 from counterfeit.report.html import axis_switch, chart_divs, esc, image, number, page, table, write_page
 from counterfeit.report.rundata import Picture, RunData, read_run
 from counterfeit.report.status import Status, run_status
-from counterfeit.rundir import REPORT_FILE
+from counterfeit.rundir import CONFIG_FILE, METRICS_FILE, REPORT_FILE, has_run_files
 
 MAX_GRIDS = 100  # more grids than a slider can show: every k-th is kept (the last always), bounding the page
 DIGITS = list(range(10))
@@ -27,6 +27,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, running: bo
         raise UserError(f"{path}: no such run directory")
     if not path.is_dir():
         raise UserError(f"{path}: not a directory (a report is made of a run directory)")
+    if not has_run_files(path):  # else its report.html, if any, would be replaced by a page about nothing
+        raise UserError(f"{path}: not a run directory (none of a run's files: {CONFIG_FILE}, {METRICS_FILE}, ...)")
     target = Path(out) if out is not None else path / REPORT_FILE
     write_page(target, build_report(read_run(path), running))
     return target

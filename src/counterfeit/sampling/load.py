@@ -22,7 +22,7 @@ def load_generator(run_dir: str | Path) -> tuple[nn.Module, Config]:
     config = load_run_config(run_dir)
     weights = run_dir / GENERATOR_FILE
     if not weights.is_file():
-        raise UserError(f"{weights}: missing (the run has not finished)")
+        raise UserError(f"{weights}: missing (written when training ends: the run has not finished, or the file was removed)")
     generator = build_generator(config)
     try:
         generator.load_state_dict(load_file(weights))
