@@ -98,7 +98,7 @@ CASES = {
     "--resume with another config": (resume_with("--set", "lr_g=0.5"), "lr_g = 0.5"),
     "--resume with another seed": (resume_with("--seed", "7"), "seed = 7"),
     "--resume with another preset": (resume_with("--preset", "mlp2"), "preset = 'mlp2'"),
-    "--resume with fewer steps": (resume_with("--steps", "10"), "--steps 10"),
+    "--resume with fewer steps": (resume_with("--steps", "10"), "steps = 10: "),
     "--resume with --out": (resume_with("--out", "elsewhere"), "--out elsewhere"),
     "--resume of a non-run": (lambda d, run: ["train", "--resume", str(d)], "not a run directory"),
 }

@@ -60,6 +60,12 @@ def test_bad_set_items(item: str, phrase: str) -> None:
     ({"seed": "4294967296"}, r"seed must be in \[0, 3270964224\)"),
     ({"d_mbstd": "true", "batch_size": "30"}, "batch_size 30 must be a multiple of d_mbstd_group 4"),
     ({"d_mbstd": "true", "d_mbstd_group": "3"}, "batch_size 256 must be a multiple of d_mbstd_group 3"),
+    ({"lr_g": "inf"}, "lr_g must be finite and positive, got inf"),  # nan was refused, inf trained to a NaN loss
+    ({"max_seconds": "inf"}, "max_seconds must be finite and 0 or more, got inf"),
+    ({"betas": "0.5,inf"}, r"betas must list one or more values, each in \[0, 1\)"),
+    ({"data": ""}, "data must name a dataset, a folder or a file, got ''"),  # was read as the current directory
+    ({"preset": "tiny"}, "--set preset=tiny: the preset is chosen with --preset"),  # it relabelled mlp2's values
+    ({"epochs": "1", "steps": "5"}, "--set: steps and epochs = 1 are both given"),  # the steps were dropped
 ])
 def test_bad_values_name_the_key(overrides: dict[str, str], phrase: str) -> None:
     with pytest.raises(ConfigError, match=phrase):
@@ -79,13 +85,27 @@ def test_config_file_over_preset(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, phrase", [("steps = = 3", "invalid TOML"), ("colour = 1", "unknown config key"),
-                                          ('steps = "many"', "cannot parse")])
+                                          ('steps = "many"', "cannot parse"),
+                                          ('preset = "mlp9"', "preset: unknown preset 'mlp9'"),
+                                          ("preset = 5", "preset: unknown preset 5")])
 def test_bad_config_files(tmp_path: Path, text: str, phrase: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=phrase) as info:
         resolve(config_file=path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_files_preset_and_another_given_disagree(tmp_path: Path) -> None:
+    path = tmp_path / "my.toml"
+    path.write_text('preset = "dcgan"\nsteps = 7\n')  # was tiny's values labelled dcgan
+    with pytest.raises(ConfigError, match=f"{path}: preset = 'dcgan', but --preset tiny: give one of them"):
+        resolve(preset="tiny", config_file=path)
+    assert resolve(preset="dcgan", config_file=path).model == "dcgan"
+
+
+def test_epochs_zero_beside_steps_is_no_conflict() -> None:
+    assert resolve(preset="mlp4", overrides={"epochs": "0", "steps": "5"}).steps == 5
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

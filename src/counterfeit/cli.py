@@ -31,6 +31,8 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if value == float("inf"):  # --seconds would measure forever; --max-minutes, a cap that never comes
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
     return value
 
 
@@ -76,8 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UserError(f"--out {args.out}: cannot be combined with --resume (the run directory)")
         # Every option given must agree with the run's config; resume() names a disagreement.
         given = {**(read_toml(args.config) if args.config else {}), **overrides}
+        origin = "--set" if not args.config else f"{args.config} with --set" if overrides else str(args.config)
         run_dir = resume(args.resume, {**given, **({"preset": args.preset} if args.preset else {})},
-                         quiet=args.quiet)
+                         quiet=args.quiet, origin=origin)
     else:
         config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
         run_dir = train(config, out=args.out, quiet=args.quiet)

@@ -4,6 +4,7 @@ validated once, and saved resolved into the run directory."""
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 import typing
@@ -46,7 +47,7 @@ class Range:
 
     def accepts(self, value: Any) -> bool:
         above_low = value > self.low if self.open_low else value >= self.low
-        return above_low and (self.high is None or value < self.high)
+        return above_low and (self.high is None or value < self.high) and math.isfinite(value)  # inf: lr_g = inf
 
     def __str__(self) -> str:
         if self.high is not None:
@@ -97,6 +98,8 @@ class Key:
         """The check as the end of 'KEY must ...'."""
         if isinstance(value, tuple):
             return f"list one or more values, each {self.check}"
+        if isinstance(self.check, Range) and isinstance(value, float) and math.isinf(value):
+            return f"be finite and {self.check}"
         return f"be {self.check}"
 
     def describe(self) -> str:
@@ -302,6 +305,8 @@ def _validate(config: Config, origin: str) -> None:
             if len(getattr(config, name)) != 2:
                 raise ConfigError(f"{origin}: {name} must list 2 channel widths for model='dcgan' "
                                   f"(28 = 7 x 2 x 2), got {list(getattr(config, name))}")
+    if not config.data.strip():  # a path of "" is the current directory: an error about the wrong folder
+        raise ConfigError(f"{origin}: data must name a dataset, a folder or a file, got {config.data!r}")
     _validate_conditional(config, origin)
     _validate_clusters(config, origin)
     if config.d_mbstd and config.batch_size % config.d_mbstd_group:
@@ -412,9 +417,19 @@ def resolve(
     """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last.
     `overrides_origin` is what an error about the overrides names (an experiment file's variant)."""
     values: dict[str, Any] = {}
+    if overrides and "preset" in overrides:  # it would relabel another preset's values
+        raise ConfigError(f"{overrides_origin} preset={overrides['preset']}: the preset is chosen with --preset, "
+                          "not set as a value")
     if config_file is not None:
         file_values = read_toml(config_file)
-        preset = preset or file_values.get("preset")
+        if "preset" in file_values:
+            file_preset = file_values["preset"]
+            if not isinstance(file_preset, str) or file_preset not in preset_names():
+                raise ConfigError(f"{config_file}: preset: unknown preset {file_preset!r} "
+                                  f"(choose from {', '.join(preset_names())})")
+            if preset is not None and preset != file_preset:  # whose values would the run be?
+                raise ConfigError(f"{config_file}: preset = {file_preset!r}, but --preset {preset}: give one of them")
+            preset = file_preset
     name = preset or DEFAULT_PRESET
     preset_values = _read_toml_text(preset_path(name).read_text("utf-8"), f"preset {name}")
     preset_values.pop("description", None)
@@ -427,12 +442,22 @@ def resolve(
     if overrides:
         values.update(steps_turn_off_epochs(overrides))
         origin = overrides_origin if config_file is None else f"{config_file} with {overrides_origin}"
-    return from_mapping(values, origin)
+    config = from_mapping(values, origin)
+    check_steps_or_epochs(overrides or {}, config, overrides_origin)
+    return config
 
 
 def steps_turn_off_epochs(layer: Mapping[str, Any]) -> Mapping[str, Any]:
     """A layer that sets `steps` but not `epochs` means those steps (`--steps 100` on mlp4)."""
     return {**layer, "epochs": 0} if "steps" in layer and "epochs" not in layer else layer
+
+
+def check_steps_or_epochs(layer: Mapping[str, Any], config: Config, origin: str) -> None:
+    """One layer of options (the command line's) giving both steps and epochs > 0: the epochs
+    would decide the steps, and the steps given would be dropped without a word."""
+    if "steps" in layer and "epochs" in layer and config.epochs > 0:
+        raise ConfigError(f"{origin}: steps and epochs = {config.epochs} are both given, and epochs sets the "
+                          "steps; give one of them")
 
 
 def resolve_epochs(config: Config, dataset_size: int) -> Config:
@@ -481,5 +506,5 @@ __all__ = [
     "AUGMENT_NAMES", "Config", "CHOICES", "CONDITIONAL_MODELS", "DEFAULT_PRESET", "FIELD_NAMES", "KEYS", "Key",
     "annotated_toml", "from_mapping",
     "parse_set", "preset_description", "preset_names", "read_toml", "resolve", "resolve_epochs",
-    "steps_turn_off_epochs", "to_dict", "to_toml",
+    "check_steps_or_epochs", "steps_turn_off_epochs", "to_dict", "to_toml",
 ]

@@ -4,6 +4,7 @@ import dataclasses
 
 import json
 import pickle
+import shutil
 import sys
 from pathlib import Path
 
@@ -87,6 +88,29 @@ def test_damaged_latest_falls_back_to_the_previous(uninterrupted: Path, tmp_path
     resume(short, {"steps": 50}, quiet=True)
     assert "step_000033.safetensors: not a readable checkpoint" in capsys.readouterr().err
     same_run(uninterrupted, short)
+
+
+def test_damaged_bytes_behind_a_sound_header_fall_back_too(uninterrupted: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    short = train(resolve(preset="tiny", overrides={"log_every": 3, "steps": 33}), out=tmp_path / "r", quiet=True)
+    (short / "samples" / "step_000033.png").unlink()
+    latest = short / "checkpoints" / "step_000033.safetensors"
+    data = bytearray(latest.read_bytes())
+    data[-100:] = bytes(100)  # the last tensor's bytes (safetensors' header and extents still check out)
+    latest.write_bytes(bytes(data))
+    resume(short, {"steps": 50}, quiet=True)
+    assert "step_000033.safetensors: not a readable checkpoint (its tensors' bytes do not match" in capsys.readouterr().err
+    same_run(uninterrupted, short)
+
+
+def test_a_run_whose_samples_folder_was_removed_resumes(uninterrupted: Path, tmp_path: Path) -> None:
+    short = train(resolve(preset="tiny", overrides={"log_every": 3, "steps": 33}), out=tmp_path / "r", quiet=True)
+    shutil.rmtree(short / "samples")
+    resume(short, {"steps": 50}, quiet=True)  # failed writing its first grid
+    for name in ("generator.safetensors", "discriminator.safetensors"):
+        assert (short / name).read_bytes() == (uninterrupted / name).read_bytes()
+    assert sorted(p.name for p in (short / "samples").iterdir()) == sorted(
+        p.name for p in (uninterrupted / "samples").iterdir() if int(p.stem[5:]) > 33)
 
 
 def test_a_pickle_in_place_of_a_checkpoint_is_refused_unrun(tiny_run: Path, tmp_path: Path) -> None:
@@ -231,3 +255,23 @@ def test_a_cpu_run_resumes_on_a_machine_with_a_gpu_when_told_to_stay_on_the_cpu(
     assert 'device = "cpu"' in (run / "config.toml").read_text()
     with pytest.raises(ConfigError, match="only the length .*, tensorboard and device may change"):
         resume(run, {"steps": 16, "seed": 3}, quiet=True)
+
+
+def test_a_resumes_bad_option_is_named_by_where_it_came_from(tiny_run: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from counterfeit.cli import main
+
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
+    (tmp_path / "bad.toml").write_text("foo = 1\n")
+    for args, said in [(["--set", "steps=abc"], "--set: steps: cannot parse 'abc'"),  # were all "config: ..."
+                       (["--set", "max_seconds=-1"], "--set: max_seconds must be 0 or more"),
+                       (["--config", str(tmp_path / "bad.toml")], f"{tmp_path / 'bad.toml'}: unknown config key 'foo'"),
+                       (["--set", "epochs=1", "--steps", "340"], "--set: steps and epochs = 1 are both given"),
+                       (["--set", "steps=45"], f"steps = 45: {run}/checkpoints/step_000050.safetensors is already "
+                                               "at step 50; give more steps")]:  # said --steps 45
+        assert main(["train", "--resume", str(run), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, err
+    after = {path: path.read_bytes() for path in run.rglob("*") if path.is_file() and path.name != "train.lock"}
+    assert after == {path: data for path, data in before.items() if path.name != "train.lock"}

@@ -61,6 +61,15 @@ def test_batch_larger_than_dataset(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
+def test_more_clusters_than_images(tmp_path: Path) -> None:
+    import numpy as np
+    np.savez(tmp_path / "few.npz", images=np.zeros((40, 28, 28), np.uint8))
+    config = resolve(preset="best", overrides={"data": str(tmp_path / "few.npz"), "batch_size": "16"})
+    with pytest.raises(UserError, match="clusters: 200 exceeds the 40 images"):  # was k-means' ValueError, mid-run
+        train(config, out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
+
+
 def test_run_records_its_command_commit_and_duration(tiny_run: Path) -> None:
     run_info = read_toml(tiny_run / "config.toml")["run"]
     assert run_info["command"] == sys.argv  # the fixture trained in this process

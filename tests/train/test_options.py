@@ -12,7 +12,7 @@ from PIL import Image
 
 import counterfeit
 from counterfeit.rundir import load_run_config
-from counterfeit.config import parse_set, resolve, resolve_epochs
+from counterfeit.config import ConfigError, parse_set, resolve, resolve_epochs
 from counterfeit.losses import LOSSES
 from counterfeit.train import snapshots
 from counterfeit.train.loop import train
@@ -115,7 +115,8 @@ def test_mlp4_epochs_become_the_tutorials_step_counts() -> None:
 
 def test_steps_given_later_turn_epochs_off() -> None:
     assert resolve(preset="mlp4", overrides={"steps": "7"}).epochs == 0
-    assert resolve(preset="mlp4", overrides={"steps": "7", "epochs": "3"}).epochs == 3
+    with pytest.raises(ConfigError, match="steps and epochs = 3 are both given"):  # the 7 steps were dropped unsaid
+        resolve(preset="mlp4", overrides={"steps": "7", "epochs": "3"})
 
 
 def test_gif_frames_and_png_grids_have_their_own_cadence(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@
                 ranks/r/rng/torch[, ranks/r/rng/cuda]), numpy's
                 (rng/numpy), the sampler's RNG and permutation (sampler/rng, sampler/permutation)
       metadata  JSON strings: format, step, seconds, the resolved config as TOML and its sha256,
+                the sha256 of every tensor's bytes (checked on reading: damage is an unreadable file),
                 the number of processes that trained it, the sampler's position and epoch,
                 optimiser param groups and scalars, and Python's `random` state
 
@@ -152,7 +153,21 @@ def _collect(state: TrainState, sampler: InMemorySampler, seconds: float, rngs: 
         "numpy_random": [np_kind, int(np_pos), int(np_has_gauss), float(np_gauss)],
         "python_random": [version, list(py_state), py_gauss],
     }
-    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta["tensors_sha256"] = tensors_sha256(tensors)
+    return tensors, meta
+
+
+def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """One hash of every tensor's name, dtype, shape and bytes. safetensors checks a file's header
+    and each tensor's extent, not its bytes: a damaged RNG state or sampler permutation would be
+    read, then fail mid-run, and damaged weights would train on without a word."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 def _parts(state: TrainState) -> list[tuple[str, Any]]:
@@ -198,6 +213,8 @@ def parse_checkpoint(path: Path, data: bytes) -> Checkpoint:
         raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(err)})") from None
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a counterfeit checkpoint (format {meta.get('format')!r})")
+    if "tensors_sha256" in meta and tensors_sha256(tensors) != meta["tensors_sha256"]:  # absent: written before 2026-11-30
+        raise CheckpointError(f"{path}: not a readable checkpoint (its tensors' bytes do not match their sha256: damaged)")
     config = meta.get("config", "")
     if hashlib.sha256(config.encode()).hexdigest() != meta.get("config_sha256"):
         raise CheckpointError(f"{path}: config hash does not match its config")

@@ -86,14 +86,16 @@ def visible_devices() -> dict[str, str]:
     return {"cuda_visible_devices": gpus} if gpus is not None else {}
 
 
-def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quiet: bool = False) -> Path:
+def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quiet: bool = False,
+           origin: str = "--set") -> Path:
     """Continue a run from its latest good checkpoint (from step 0 if it has none), with as many
-    processes as wrote it. Under torchrun, rank 0 alone reads the run directory (train/handover.py)."""
+    processes as wrote it. Under torchrun, rank 0 alone reads the run directory (train/handover.py).
+    `origin`: what an error about an override names (resume_config)."""
     path = Path(run_dir)
     world = world_from_env()
     join(world)
     with leaving_together(world), contextlib.ExitStack() as held:  # rank 0's run lock, until the run ends
-        resumption = hand_over(world, lambda: prepare_resume(path, overrides or {}, quiet, world, held))
+        resumption = hand_over(world, lambda: prepare_resume(path, overrides or {}, quiet, world, held, origin))
         config, checkpoint = resumption.config, resumption.checkpoint
         use_device(world, config)
         dataset = resumption.dataset if resumption.dataset is not None else load_data(config)
@@ -113,10 +115,10 @@ def resume(run_dir: str | Path, overrides: Mapping[str, Any] | None = None, quie
 
 
 def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world: World,
-                   held: contextlib.ExitStack) -> Resumption:
+                   held: contextlib.ExitStack, origin: str = "--set") -> Resumption:
     """Every check before anything changes, then, under the run's lock (kept in `held`), the run
     directory put back to its latest good checkpoint."""
-    config = resume_config(path, overrides)
+    config = resume_config(path, overrides, origin)
     check_split(config, world.size)
     if config.tensorboard:
         require_tensorboard()
@@ -130,7 +132,8 @@ def prepare_resume(path: Path, overrides: Mapping[str, Any], quiet: bool, world:
         check_processes(checkpoint, world.size)
         check_device(checkpoint, resolve_device(config.device, world.local_rank).type)
         if checkpoint.step > config.steps:
-            raise ConfigError(f"--steps {config.steps}: {checkpoint.path} is already at step {checkpoint.step}")
+            raise ConfigError(f"steps = {config.steps}: {checkpoint.path} is already at step {checkpoint.step}; "
+                              "give more steps (--steps N)")
     run = RunDir(path)
     record_config(run, config)
     rewind(run, checkpoint.step if checkpoint else 0)
@@ -142,6 +145,8 @@ def load_data(config: Config) -> Dataset:
     require_channels(dataset, config)
     if config.batch_size > len(dataset):
         raise ConfigError(f"batch_size: {config.batch_size} exceeds the {len(dataset)} images of {dataset.source}")
+    if config.clusters > len(dataset):  # k-means would fail once the run directory is made
+        raise ConfigError(f"clusters: {config.clusters} exceeds the {len(dataset)} images of {dataset.source}")
     require_labels(dataset, config)
     return dataset
 

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import (Config, from_mapping, read_toml, resolve_epochs,
+from counterfeit.config import (Config, check_steps_or_epochs, from_mapping, read_toml, resolve_epochs,
                                 steps_turn_off_epochs, to_dict, to_toml)
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import absolute_data
@@ -30,10 +30,11 @@ MAY_CHANGE = ("steps", "epochs", "max_seconds", "tensorboard",  # tensorboard: a
               "device")  # where it runs; its checkpoint continues only on its own kind of device (check_device)
 
 
-def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
+def resume_config(run_path: Path, overrides: Mapping[str, Any], origin: str = "--set") -> Config:
     """The run's config with `overrides` applied; an override that changes anything but
     `steps`, `epochs` or `max_seconds` is refused, naming the key and both values. The steps are those recorded
-    (an `epochs` run's resolved steps) unless the overrides give new steps or new epochs."""
+    (an `epochs` run's resolved steps) unless the overrides give new steps or new epochs. `origin`:
+    what an error about an override's key or value names (the options or file that gave it)."""
     if not is_run_dir(run_path):
         raise UserError(f"--resume {run_path}: not a run directory (no {CONFIG_FILE})")
     saved = load_run_config(run_path)
@@ -41,7 +42,8 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any]) -> Config:
         overrides = {**overrides, "precision": saved.precision}
     if "data" in overrides:
         overrides = {**overrides, "data": _given_data(overrides["data"], saved.data)}
-    wanted = saved.replace(**steps_turn_off_epochs(overrides)) if overrides else saved
+    wanted = from_mapping({**to_dict(saved), **steps_turn_off_epochs(overrides)}, origin) if overrides else saved
+    check_steps_or_epochs(overrides, wanted, origin)
     key = _first_difference(saved, wanted)
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
@@ -126,6 +128,7 @@ def rewind(run: RunDir, step: int) -> None:
     record of a failure (train/views.py; the resume goes on past it), temp files a killed writer
     left (the run's lock says no writer is alive), and at step 0 (no checkpoint: the run starts
     over) the records of VAE pre-training, which runs again."""
+    run.samples.mkdir(exist_ok=True)  # removed by hand: the grids to come still need it (the report lists the lost ones)
     for folder in (run.path, run.samples, run.path / CHECKPOINT_DIR):
         for temp in folder.glob(".*.tmp"):
             temp.unlink()
