@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +16,11 @@ from typing import Any
 import pytest
 
 from counterfeit.cli import main
-from counterfeit.experiments import run_experiment
-from counterfeit.experiments.expdir import CURVES_PNG, RESULT_FILE, SUMMARY_JSON, SUMMARY_MD, read_events
+from counterfeit.experiments import run_experiment, runner
+from counterfeit.experiments.execute import RunTask
+from counterfeit.experiments.expdir import (CURVES_PNG, EVENTS_FILE, RESULT_AGAIN, RESULT_FILE, SUMMARY_JSON,
+                                            SUMMARY_MD, read_events)
+from counterfeit.rundir import METRICS_FILE
 from counterfeit.train.checkpoint import list_checkpoints
 
 LABELS = ["base/seed-0", "wide/seed-0", "base/seed-1", "wide/seed-1"]
@@ -91,6 +95,33 @@ def test_two_workers_give_the_same_summary(one_worker: Path, experiment_file: Pa
             (one_worker / label / "generator.safetensors").read_bytes()
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_gone(pids: list[int], seconds: float = 30) -> None:
+    """Until each of `pids` has exited (a zombie counts: it runs nothing)."""
+    deadline = time.monotonic() + seconds
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.01)
+    assert time.monotonic() < deadline, f"workers {pids} outlived their runner"
+
+
 def test_killed_runner_resumes_and_runs_each_once(one_worker: Path, experiment_file: Path, tmp_path: Path) -> None:
     root = tmp_path / "exp"
     runner = subprocess.Popen([sys.executable, "-m", "counterfeit", "experiment", "run", str(experiment_file),
@@ -106,9 +137,14 @@ def test_killed_runner_resumes_and_runs_each_once(one_worker: Path, experiment_f
         assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
         assert time.monotonic() < deadline, "the experiment made no progress"
         time.sleep(0.01)
+    workers = children(runner.pid)
+    assert workers  # the pool's (and the resource tracker)
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
     runner.stderr.close()
+    # The orphaned workers exit within 0.2 s (backends._exit_with); one may still end its run and
+    # write its result.json meanwhile, which the runner below then rightly counts as done.
+    wait_gone(workers)
     finished = {label: (root / label / RESULT_FILE).stat().st_mtime_ns for label in LABELS
                 if (root / label / RESULT_FILE).exists()}
     run_experiment(experiment_file, out=root, workers=2, log=quiet)
@@ -123,6 +159,87 @@ def test_killed_runner_resumes_and_runs_each_once(one_worker: Path, experiment_f
                  if "d_loss" in line]
         assert steps == sorted(set(steps))  # no step logged twice
     assert comparable(root) == comparable(one_worker)
+
+
+def test_runs_not_started_when_a_worker_dies_are_left_for_the_same_command(
+        one_worker: Path, experiment_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def pool_broken_after_one(tasks: list[RunTask], workers: int, on_result: Any, gpus: Any = ()) -> list[RunTask]:
+        """The local backend as a worker's death leaves it (test_backends.py kills one for real)."""
+        on_result(tasks[0], {"status": "interrupted", "message": "a worker process died"})
+        return list(tasks[1:])
+
+    root = tmp_path / "exp"
+    command = ["experiment", "run", str(experiment_file), "--out", str(root), "--workers", "2"]
+    monkeypatch.setattr(runner, "run_local", pool_broken_after_one)
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "not started, the pool having stopped: wide/seed-0, base/seed-1, wide/seed-1\n" in err
+    assert "4 run(s) were interrupted or not started" in err and "run the same command again" in err
+    summary = json.loads((root / SUMMARY_JSON).read_text())
+    assert summary["runs"] == {"total": 4, "done": 0, "failed": 0, "interrupted": 0, "pending": 4}
+    monkeypatch.undo()
+    assert main(command) == 0
+    assert comparable(root) == comparable(one_worker)  # the runs not started, started now
+
+
+@pytest.fixture
+def copied(one_worker: Path, tmp_path: Path) -> Path:
+    """A finished experiment to damage."""
+    return Path(shutil.copytree(one_worker, tmp_path / "exp"))
+
+
+def summary_and_run(root: Path, experiment_file: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, int, str]:
+    summary = main(["experiment", "summary", str(root)])
+    run = main(["experiment", "run", str(experiment_file), "--out", str(root), "--workers", "1"])
+    return summary, run, capsys.readouterr().err
+
+
+def test_a_damaged_result_is_one_line_naming_it(copied: Path, experiment_file: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """result.json is written atomically: one that does not read was damaged since, and running
+    the run over it would hide that (a failed one would even run again), so it is refused."""
+    result = copied / "wide/seed-1" / RESULT_FILE
+    events = (copied / EVENTS_FILE).read_bytes()
+    for damage, message in [("garbage\n", "unreadable (JSONDecodeError)"),
+                            ("[]\n", "not a run's result (no status done or failed)")]:
+        result.write_text(damage)
+        summary, run, err = summary_and_run(copied, experiment_file, capsys)
+        assert (summary, run) == (2, 2) and "Traceback" not in err
+        assert err.splitlines() == [f"counterfeit experiment: error: {result}: {message}; {RESULT_AGAIN}"] * 2
+        assert result.read_text() == damage and (copied / EVENTS_FILE).read_bytes() == events  # nothing written
+
+
+def test_a_metrics_line_cut_short_at_the_end_is_left_out(copied: Path, experiment_file: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = copied / "base/seed-0" / METRICS_FILE
+    whole = metrics.read_bytes()
+    metrics.write_bytes(whole[:-20])  # as a kill -9 mid-write leaves it
+    summary, run, err = summary_and_run(copied, experiment_file, capsys)
+    assert (summary, run) == (0, 0) and "error" not in err, err
+    assert json.loads((copied / SUMMARY_JSON).read_text())["runs"]["done"] == 4
+    lines = whole.decode().splitlines(keepends=True)
+    metrics.write_text("".join([*lines[:2], lines[2][:-20] + "\n", *lines[3:]]))  # damage elsewhere: refused
+    events = (copied / EVENTS_FILE).read_bytes()
+    summary, run, err = summary_and_run(copied, experiment_file, capsys)
+    assert (summary, run) == (2, 2) and "Traceback" not in err
+    assert err.splitlines() == [f"counterfeit experiment: error: {metrics}: line 3 is not a JSON object; "
+                                "the file is damaged"] * 2
+    assert (copied / EVENTS_FILE).read_bytes() == events  # refused before any run, not after them
+
+
+def test_an_event_cut_short_at_the_end_is_left_out_and_not_appended_to(
+        copied: Path, experiment_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = copied / EVENTS_FILE
+    whole = events.read_text()
+    events.write_text(whole[:-20])  # the runner killed while it wrote its last event
+    summary, run, err = summary_and_run(copied, experiment_file, capsys)
+    assert (summary, run) == (0, 0) and "error" not in err, err
+    lines = events.read_text().splitlines()
+    assert lines[:-1] == whole.splitlines()[:-1]  # the cut line dropped, the next begins a line of its own
+    assert [json.loads(line)["event"] for line in lines][-1] == "begin"
+    assert len(json.loads((copied / SUMMARY_JSON).read_text())["invocations"]) == 2
 
 
 def test_ray_backend_gives_the_same_summary(one_worker: Path, experiment_file: Path, tmp_path: Path) -> None:

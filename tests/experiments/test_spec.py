@@ -93,6 +93,8 @@ def refused(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *opti
     (("fid = 800", "diversity = 0.5"), "threshold: 'diversity' is not an in-training metric with a better direction"),
     (("eval_every = 20", "eval_every = 0"), "threshold: variant 'base' has eval_every = 0"),
     (("n = 100", 'n = 100\nmetrics = ["fidd"]'), "metrics: unknown metric 'fidd'"),
+    (('preset = "tiny"', 'preset = "mlp3"'), "exp.toml: preset: unknown preset 'mlp3' (choose from "),
+    (('name = "wide"', 'name = "wide"\npreset = "mlp9"'), "exp.toml: variant 'wide': preset: unknown preset 'mlp9'"),
 ])
 def test_bad_file_is_one_line_naming_the_key(change: tuple[str, str], message: str, tiny_text: str,
                                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,14 +46,18 @@ def uses_cuda(tasks: Sequence[RunTask]) -> bool:
     return any(task.config.device != "cpu" for task in tasks)
 
 
-def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult, gpus: Sequence[str] = ()) -> None:
+def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult,
+              gpus: Sequence[str] = ()) -> list[RunTask]:
     """`workers` spawned processes (not forked: torch's threads do not survive a fork), reused
     from run to run; with `gpus`, worker i sees only gpus[i mod len(gpus)].
 
     The workers sit in process groups of their own, so a stop reaches them from the runner alone,
     exactly once: Ctrl-C in a terminal, `kill -INT` or `kill -TERM` of the runner all become one
     SIGTERM to each worker, on which training stops at its next step with a checkpoint (a second
-    signal would stop it at once, mid-step)."""
+    signal would stop it at once, mid-step).
+
+    A worker that dies (kill -9, out of memory) stops the whole pool: the runs under way are
+    reported interrupted, and the runs not started yet are returned, for the same command to start."""
     before = set(multiprocessing.active_children())
     context = multiprocessing.get_context("spawn")
     slots = context.SimpleQueue()  # each worker takes one slot, and with it its GPU
@@ -64,9 +68,9 @@ def run_local(tasks: Sequence[RunTask], workers: int, on_result: OnResult, gpus:
     running: dict[Future, RunTask] = {}
     try:
         with _terminate_as_interrupt():
-            _feed(tasks, workers, running, lambda task: pool.submit(execute, task),
-                  lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)),
-                  lambda task, future: on_result(task, _outcome(future)))
+            return _feed(tasks, workers, running, lambda task: pool.submit(execute, task),
+                         lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)),
+                         lambda task, future: on_result(task, _outcome(future)))
     except KeyboardInterrupt:
         for worker in set(multiprocessing.active_children()) - before:  # the pool's
             _signal(worker.pid, signal.SIGTERM)
@@ -102,17 +106,28 @@ def _signal(pid: int | None, signum: int) -> None:
 
 
 def _feed(tasks: Sequence[RunTask], limit: int, running: dict[Any, RunTask], submit: Callable[[RunTask], Any],
-          wait_any: Callable[[list[Any]], Any], report: Callable[[RunTask, Any], None]) -> None:
+          wait_any: Callable[[list[Any]], Any], report: Callable[[RunTask, Any], None]) -> list[RunTask]:
     """Keep at most `limit` runs in flight (`running`: handle -> task, for the caller to see
     what was under way if this is interrupted) and report each as it ends. Nothing is queued
-    beyond them, so after a Ctrl-C no run starts."""
+    beyond them, so after a Ctrl-C no run starts. Returns the runs never started: none, unless
+    the local pool broke (a worker died), after which it takes no run."""
     waiting = list(tasks)
-    while waiting or running:
-        while waiting and len(running) < limit:
-            task = waiting.pop(0)
-            running[submit(task)] = task
-        handle = wait_any(list(running))
-        report(running.pop(handle), handle)
+    try:
+        while waiting or running:
+            while waiting and len(running) < limit:
+                running[submit(waiting[0])] = waiting[0]
+                del waiting[0]
+            _report_next(running, wait_any, report)
+    except BrokenProcessPool:  # the runs under way end too, each reported as the pool failed it
+        while running:
+            _report_next(running, wait_any, report)
+    return waiting
+
+
+def _report_next(running: dict[Any, RunTask], wait_any: Callable[[list[Any]], Any],
+                 report: Callable[[RunTask, Any], None]) -> None:
+    handle = wait_any(list(running))
+    report(running.pop(handle), handle)
 
 
 def _outcome(future: Future) -> dict[str, Any]:
@@ -169,7 +184,7 @@ def gpu_share(tasks: Sequence[RunTask], cluster_gpus: float, workers: int | None
 
 
 def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address: str | None,
-            on_result: OnResult) -> None:
+            on_result: OnResult) -> list[RunTask]:
     """Each run a Ray task asking for `threads` CPUs (and its share of a GPU, `gpu_share`), on a
     local instance of `workers` x `threads` CPUs and this machine's GPUs, or on the cluster at
     `address` (every node must see the experiment directory, e.g. on a shared filesystem, and have
@@ -194,8 +209,8 @@ def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address
 
     running: dict[Any, RunTask] = {}
     try:
-        _feed(tasks, workers or len(tasks), running, remote.remote,
-              lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
+        return _feed(tasks, workers or len(tasks), running, remote.remote,
+                     lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
     except KeyboardInterrupt:
         for ref in running:
             ray.cancel(ref)

@@ -15,6 +15,7 @@ as it was before its file changed: results of two different experiments never mi
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -32,6 +33,8 @@ EVENTS_FILE = "events.jsonl"
 RESULT_FILE = "result.json"  # in each run directory
 SUMMARY_JSON, SUMMARY_MD, CURVES_PNG = "summary.json", "summary.md", "curves.png"
 FORMAT = "counterfeit-experiment-1"
+FINAL_STATUSES = ("done", "failed")  # what a result.json records; a run without one goes on
+RESULT_AGAIN = "delete it, and `experiment run` resumes the run and judges it again"
 
 
 def default_out(experiment: Experiment, root: Path = Path("runs/experiments")) -> Path:
@@ -125,21 +128,66 @@ def _changes(before: Any, after: Any, where: str) -> list[str]:
 
 
 def append_event(root: Path, event: dict[str, Any]) -> None:
-    with open(root / EVENTS_FILE, "a", encoding="utf-8") as handle:
+    """One line at the end of events.jsonl. Only the runner appends, holding the experiment's lock."""
+    path = root / EVENTS_FILE
+    _drop_cut_line(path)
+    with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}) + "\n")
 
 
+def _drop_cut_line(path: Path) -> None:
+    """Cut off a last line that a kill -9 left half-written: what follows would be glued onto it,
+    and, once followed, it could no longer be told from damage. It never was a whole record."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        os.truncate(path, data.rfind(b"\n") + 1)
+
+
 def read_events(root: Path) -> list[dict[str, Any]]:
-    path = root / EVENTS_FILE
+    return read_jsonl(root / EVENTS_FILE)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a file that a process appends to a line at a time (events.jsonl, a run's
+    metrics.jsonl): a last line cut short, as a kill mid-write leaves it (or a writer still
+    writing it), is left out; a bad line before it is damage, refused naming the file."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    numbered = [(number, line) for number, line in
+                enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1) if line.strip()]
+    records = []
+    for number, line in numbered:
+        record = _json_object(line)
+        if record is not None:
+            records.append(record)
+        elif number != numbered[-1][0]:
+            raise UserError(f"{path}: line {number} is not a JSON object; the file is damaged")
+    return records
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_result(run: Path) -> dict[str, Any] | None:
-    """A run's result.json (written atomically, so whole or absent)."""
+    """A run's result.json (written atomically, so whole or absent: anything else was damaged
+    after the fact, and is refused rather than run over)."""
     path = run / RESULT_FILE
-    return json.loads(path.read_text("utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: unreadable ({err.__class__.__name__}); {RESULT_AGAIN}") from None
+    if not isinstance(result, dict) or result.get("status") not in FINAL_STATUSES:
+        raise UserError(f"{path}: not a run's result (no status {' or '.join(FINAL_STATUSES)}); {RESULT_AGAIN}")
+    return result
 
 
 def retire_failure(run: Path) -> Path:

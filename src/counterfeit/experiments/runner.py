@@ -19,6 +19,7 @@ from counterfeit.experiments.backends import require_ray, run_local, run_ray, us
 from counterfeit.experiments.execute import RunTask
 from counterfeit.experiments.expdir import (append_event, default_out, open_experiment, retire_failure, run_path,
                                             run_status)
+from counterfeit.experiments.outcomes import read_outcomes
 from counterfeit.experiments.spec import Experiment, load_experiment
 from counterfeit.experiments.summary import write_summary
 from counterfeit.train.interrupt import TrainingStopped
@@ -29,7 +30,8 @@ Log = Callable[[str], None]
 
 
 class ExperimentIncomplete(UserError):
-    """Some runs were interrupted (a worker died): not bad input, and the same command resumes them."""
+    """Some runs were interrupted or never started (a worker died): not bad input, and the same
+    command continues them."""
 
     exit_code = 1
 
@@ -76,6 +78,7 @@ def run_experiment(file: str | Path, out: str | Path | None = None, workers: int
     root = Path(out) if out is not None else default_out(experiment)
     open_experiment(root, experiment)
     with run_lock(root):  # one runner per experiment directory
+        read_outcomes(root)  # a damaged record of a run done is refused now, not after the runs to go
         runs = plan(experiment, root)
         if retry_failed:
             for run in (r for r in runs if r.status == "failed"):
@@ -93,17 +96,18 @@ def run_experiment(file: str | Path, out: str | Path | None = None, workers: int
             f"{sum(r.status == 'failed' for r in runs)} failed, {sum(r.status == 'interrupted' for r in runs)} "
             f"to resume, {sum(r.status == 'pending' for r in runs)} to start; {backend} backend, "
             f"{workers or 'all'} at a time, {experiment.threads} thread(s) each")
-        interrupted = _execute(experiment, root, todo, workers, backend, address, log)
+        unfinished = _execute(experiment, root, todo, workers, backend, address, log)
         write_summary(root)
-    if interrupted:
-        raise ExperimentIncomplete(f"{len(interrupted)} run(s) were interrupted ({', '.join(interrupted)}); "
-                                   f"run the same command again to resume them")
+    if unfinished:
+        raise ExperimentIncomplete(f"{len(unfinished)} run(s) were interrupted or not started "
+                                   f"({', '.join(unfinished)}); run the same command again to continue them")
     return root
 
 
 def _execute(experiment: Experiment, root: Path, todo: list[PlannedRun], workers: int | None, backend: str,
              address: str | None, log: Log) -> list[str]:
-    """Runs `todo`, logging each end in events.jsonl; returns the labels of interrupted runs."""
+    """Runs `todo`, logging each end in events.jsonl; returns the labels of the runs interrupted,
+    then of those never started (a local worker died, which stops the pool)."""
     variants = {v.name: v for v in experiment.variants}
     tasks = [RunTask(r.label, str(r.path), variants[r.variant].config_for(r.seed), experiment.evaluation,
                      experiment.threads) for r in todo]
@@ -126,11 +130,13 @@ def _execute(experiment: Experiment, root: Path, todo: list[PlannedRun], workers
 
     try:
         if backend == "local":
-            run_local(tasks, workers or 1, on_result, gpus=visible_gpus() if uses_cuda(tasks) else [])
+            not_started = run_local(tasks, workers or 1, on_result, gpus=visible_gpus() if uses_cuda(tasks) else [])
         else:
-            run_ray(tasks, workers, experiment.threads, address, on_result)
+            not_started = run_ray(tasks, workers, experiment.threads, address, on_result)
     except KeyboardInterrupt:
         write_summary(root)
         raise TrainingStopped(f"interrupted; runs under way stopped at a checkpoint; continue with: counterfeit "
                               f"experiment run {experiment.path} --out {root}", signal.SIGINT) from None
-    return interrupted
+    if not_started:
+        log(f"not started, the pool having stopped: {', '.join(task.label for task in not_started)}")
+    return interrupted + [task.label for task in not_started]

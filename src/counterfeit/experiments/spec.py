@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import KEYS, Config, resolve, to_dict
+from counterfeit.config import KEYS, Config, preset_names, resolve, to_dict
 from counterfeit.errors import ConfigError
 from counterfeit.metrics.registry import FAST, METRICS
 
@@ -257,7 +257,7 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
         if not isinstance(config_file, str):
             raise ConfigError(f"{path}: config: expected a path to a TOML config file")
         config_file = path.parent / config_file
-    base_preset = values.get("preset")
+    base_preset = _preset(values.get("preset"), f"{path}")
     common = _overrides(values.get("set"), f"{path}: [set]")
     fixed = {**budget.overrides(), "seed": seed}
     variants: list[Variant] = []
@@ -270,15 +270,23 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
         _check_keys(table, VARIANT_KEYS, where)
         if name in (v.name for v in variants):
             raise ConfigError(f"{where}: the name is used twice; each variant needs its own")
-        preset = table.get("preset", base_preset)
-        if preset is not None and not isinstance(preset, str):
-            raise ConfigError(f"{where}: preset: expected a preset name")
+        preset = _preset(table["preset"], where) if "preset" in table else base_preset
         own = _overrides(table.get("set"), where)
         # [set] first, so that a bad key there is named as [set]'s, whichever variant meets it
         resolve(preset, config_file, {**common, **fixed}, overrides_origin=f"{path}: [set] (variant {name!r})")
         config = resolve(preset, config_file, {**common, **own, **fixed}, overrides_origin=where)
         variants.append(Variant(name, config))
     return variants
+
+
+def _preset(name: Any, where: str) -> str | None:
+    """A preset name checked here, so that an unknown one is named as the file's key (`resolve`
+    would name --preset, the command line's)."""
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{where}: preset: expected a preset name")
+    if name is not None and name not in preset_names():
+        raise ConfigError(f"{where}: preset: unknown preset {name!r} (choose from {', '.join(preset_names())})")
+    return name
 
 
 def _evaluation(path: Path, table: Any, variants: list[Variant]) -> Evaluation:
