@@ -9,7 +9,7 @@ import torch
 from counterfeit.bench import bench
 from counterfeit.bench.run import format_table
 from counterfeit.bench.timing import interleave, median_ratio, time_window
-from counterfeit.cli import main
+from counterfeit.cli import build_parser, main
 from counterfeit.config import resolve
 from counterfeit.errors import UserError
 
@@ -124,6 +124,23 @@ def test_bench_cli_json_lists_one_object_per_config(capsys: pytest.CaptureFixtur
 def test_bench_cli_rejects_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--preset", "nope", "--seconds", "0.1"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, phrase", [
+    ("--seconds", "inf", "must be finite, got inf"),  # once accepted: a benchmark that never ends
+    ("--seconds", "1e400", "must be finite, got 1e400"),  # inf by another name
+    ("--seconds", "nan", "must be positive, got nan"),
+    ("--seconds", "0", "must be positive, got 0"),
+    ("--seconds", "-1", "must be positive, got -1"),
+    ("--max-minutes", "inf", "must be finite, got inf"),  # a cap that never comes; leave it out instead
+])
+def test_a_time_must_be_a_finite_positive_number(option: str, value: str, phrase: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:  # parsing only: were it accepted, inf would measure forever
+        build_parser().parse_args(["bench", "--preset", "mlp2", "--precision", "fp32", option, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: counterfeit bench ")
+    assert err.strip().splitlines()[-1] == f"counterfeit bench: error: argument {option}: {phrase}"
 
 
 def test_a_self_conditioned_step_is_timed_with_its_clusters_fitted(monkeypatch: pytest.MonkeyPatch) -> None:

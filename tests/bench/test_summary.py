@@ -87,6 +87,49 @@ def test_a_file_that_is_not_bench_output_is_named(tmp_path: Path, text: str, phr
         read_runs([path])
 
 
+@pytest.mark.parametrize("key, value, kind", [
+    ("steps_per_s", "fast", "a finite number"),  # once a traceback from the table's number format
+    ("gemm_floor_fraction", True, "a finite number"),  # a bool is no number
+    ("floor_steps_per_s", None, "a finite number"),  # null only where bench writes it
+    ("speedup", [2.0], "a finite number"),
+    ("textbook_steps_per_s", float("nan"), "a finite number"),  # Python's json writes and reads NaN
+    ("vs_fp32", float("inf"), "a finite number"),
+    ("gflop_per_step", "0.77", "a finite number"),
+    ("roofline_gflops", {}, "a finite number"),
+    ("load_1min", "low", "a finite number"),
+    ("threads", 2.0, "a positive integer"),
+    ("threads", True, "a positive integer"),
+    ("preset", 2, "a string"),
+    ("cuda", False, "a string"),
+    ("cpu_features", "AVX-512", "a list of strings"),
+])
+def test_a_field_of_the_wrong_type_is_named(tmp_path: Path, key: str, value: object, kind: str) -> None:
+    rows = [row("mlp2", "fp32", 0.7, 300.0), {**row("mlp4", "fp32", 0.8, 75.0), key: value}]
+    path = write(tmp_path, "bad.json", rows)
+    with pytest.raises(UserError, match=f"bad.json: not the output of `counterfeit bench --json` "
+                                        rf"\(result 2: {key} is .+, not {kind}\)$"):
+        read_runs([path])
+
+
+def test_nulls_that_bench_itself_writes_still_summarise(tmp_path: Path) -> None:
+    """cuda without a GPU, vs_fp32 without fp32, load_1min where the OS has no load average."""
+    unloaded = write(tmp_path, "a.json", [row("mlp2", "bf16", 0.7, 300.0, vs_fp32=None, load_1min=None)])
+    loaded = write(tmp_path, "b.json", [row("mlp2", "bf16", 0.8, 310.0, vs_fp32=None, load_1min=1.5)])
+    table = format_summary(summarize(read_runs([unloaded, loaded])))
+    assert table.splitlines()[0].endswith("1-min load 1.5–1.5")
+    assert format_summary(summarize(read_runs([unloaded]))).splitlines()[0].endswith("GFLOP/s")
+
+
+def test_a_real_bench_output_with_a_wrong_field_is_one_line_exit_2(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    real = json.loads((Path(__file__).parents[2] / "docs/bench/2026-11-30-run1.json").read_text())
+    path = write(tmp_path, "m2.json", [real[0], {**real[1], "steps_per_s": "fast"}])
+    assert main(["bench", "--summarize", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}: not the output of `counterfeit bench --json` (result 2: steps_per_s is \"fast\"" in err
+
+
 def test_the_cli_prints_the_table_or_json_and_refuses_to_measure_beside_it(tmp_path: Path,
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     paths = [str(write(tmp_path, f"run{i}.json", [row("mlp4", "fp32", 0.8 + i / 100, 75.0)])) for i in range(3)]

@@ -9,9 +9,10 @@ versions are refused, since a median across machines describes none of them.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from counterfeit.errors import UserError
 from counterfeit.experiments.summary import markdown_table
@@ -23,8 +24,20 @@ FIGURES = [("steps/s", "steps_per_s", 1), ("floor steps/s", "floor_steps_per_s",
 MACHINE = ("cpu", "cpu_vendor", "cpu_features", "torch", "threads", "cuda", "device")  # must agree across runs
 OPTIONAL = {"device": "cpu",  # what runs made before the key existed measured
             "vs_fp32_floor": None}  # not measured before it existed
-REQUIRED = {"preset", "precision", "gflop_per_step", "roofline_gflops", "load_1min",
-            *((set(MACHINE) | {key for _, key, _ in FIGURES}) - OPTIONAL.keys())}
+# what each key the summary reads must hold; null only where bench writes it (no GPU, no load
+# average on this OS, fp32 not measured)
+KINDS = {**dict.fromkeys(("preset", "precision", "cpu", "cpu_vendor", "torch", "device", "cuda"), "a string"),
+         "cpu_features": "a list of strings", "threads": "a positive integer",
+         **dict.fromkeys(("gflop_per_step", "roofline_gflops", "load_1min", *(key for _, key, _ in FIGURES)),
+                         "a finite number")}
+NULLABLE = {"cuda", "load_1min", "vs_fp32", "vs_fp32_floor"}
+CHECKS: dict[str, Callable[[Any], bool]] = {
+    "a string": lambda value: isinstance(value, str),
+    "a list of strings": lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
+    "a positive integer": lambda value: type(value) is int and value > 0,  # type(): a bool is no count
+    "a finite number": lambda value: type(value) in (int, float) and math.isfinite(value),  # JSON allows NaN
+}
+NOT_BENCH = "not the output of `counterfeit bench --json`"
 
 
 def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
@@ -37,10 +50,26 @@ def read_runs(paths: list[Path]) -> list[list[dict[str, Any]]]:
             raise UserError(f"{path}: no such file") from None
         except (OSError, UnicodeDecodeError, ValueError) as err:
             raise UserError(f"{path}: not readable as JSON ({err.__class__.__name__})") from None
-        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and REQUIRED <= r.keys() for r in rows):
-            raise UserError(f"{path}: not the output of `counterfeit bench --json` (a list of result objects)")
-        runs.append([{**OPTIONAL, **row} for row in rows])
+        if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
+            raise UserError(f"{path}: {NOT_BENCH} (a list of result objects)")
+        rows = [{**OPTIONAL, **row} for row in rows]
+        for number, row in enumerate(rows, 1):
+            problem = _problem(row)
+            if problem:
+                raise UserError(f"{path}: {NOT_BENCH} (result {number}: {problem})")
+        runs.append(rows)
     return runs
+
+
+def _problem(row: dict[str, Any]) -> str | None:
+    """What makes one result object unfit to summarise (a key missing, or of the wrong type), if anything."""
+    for key, kind in KINDS.items():
+        if key not in row:
+            return f"no {key}"
+        value = row[key]
+        if not (CHECKS[kind](value) or value is None and key in NULLABLE):
+            return f"{key} is {json.dumps(value)}, not {kind}"
+    return None
 
 
 def summarize(runs: list[list[dict[str, Any]]], paths: list[Path] | None = None) -> dict[str, Any]:
@@ -74,12 +103,13 @@ def summarize(runs: list[list[dict[str, Any]]], paths: list[Path] | None = None)
 def format_summary(summary: dict[str, Any]) -> str:
     """A Markdown table, median (min–max) per figure, under a line naming the machine."""
     features = ", ".join(summary["cpu_features"]) or "no AVX-512"
-    roofline, load = summary["roofline_gflops"], summary["load_1min"]
+    roofline, load = summary["roofline_gflops"], [value for value in summary["load_1min"] if value is not None]
     lines = [f"{summary['runs']} runs on {summary['cpu']} ({summary['cpu_vendor']}; {features}), "
              f"{summary['threads']} torch threads, torch {summary['torch']}"
              + (f", {summary['cuda']}" if summary["cuda"] else "")
              + (" (measured on the GPU)" if summary["device"] == "cuda" else "")
-             + f"; roofline {min(roofline):.0f}–{max(roofline):.0f} GFLOP/s; 1-min load {min(load)}–{max(load)}",
+             + f"; roofline {min(roofline):.0f}–{max(roofline):.0f} GFLOP/s"
+             + (f"; 1-min load {min(load)}–{max(load)}" if load else ""),
              ""]
     rows = [[row["preset"] + ("" if row["runs"] == summary["runs"] else f" ({row['runs']} runs)"), row["precision"],
              *(_cell(row[key], digits) for _, key, digits in FIGURES)] for row in summary["results"]]
