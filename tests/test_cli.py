@@ -78,6 +78,8 @@ def test_train_cli_end_to_end(tmp_path: Path) -> None:
     (["sample", "/nonexistent/run", "--out", "x.jpg"], "expected a .png or .npz"),
     (["sample", "/nonexistent/run", "--out", "/nonexistent/d/x.png"], "--out /nonexistent/d/x.png: no such directory"),
     (["interpolate", "/nonexistent/run", "--out", "/nonexistent/d/x.gif"], "no such directory /nonexistent/d"),
+    # stored, a quick one would have judged MNIST in the shipped evaluator's place, under its name
+    (["evaluator", "train", "--data", "embedded", "--epochs", "1"], "the shipped MNIST evaluator is trained on these"),
 ])
 def test_bad_input_is_one_line_exit_2(args: list[str], phrase: str, tmp_path: Path) -> None:
     result = run_cli(*args, *(["--out", str(tmp_path / "r")] if args[0] == "train" else []))

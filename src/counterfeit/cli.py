@@ -294,7 +294,7 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from counterfeit.data import load_dataset
-    from counterfeit.metrics.evaluator import EVALUATOR_SHA256, weights_path
+    from counterfeit.metrics.evaluator import EVALUATOR_SHA256, read_record, weights_path
     from counterfeit.metrics.evaluator_store import data_label, store_dir, train_command
     from counterfeit.metrics.evaluator_train import TrainSettings, train_evaluator
 
@@ -306,6 +306,11 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
         record = train_evaluator(out, settings, log)
     else:
         dataset = load_dataset(args.data, args.invert, args.skip_bad)
+        if args.out is None and dataset.fingerprint == read_record().get("data_fingerprint"):
+            # stored, it would judge this data in the shipped one's place, under the same name
+            raise UserError(f"--data {args.data}: the shipped MNIST evaluator is trained on these digits; "
+                            "`counterfeit evaluator train` without --data rebuilds it, or --out DIR writes "
+                            "another elsewhere")
         out = args.out or store_dir(dataset)
         command = train_command(args.data, args.invert, args.skip_bad)
         command += f" --epochs {args.epochs}" if args.epochs is not None else ""

@@ -67,3 +67,24 @@ def test_too_elongated_is_refused() -> None:
     with pytest.raises(Unconvertible, match=r"200x40 pixels is too elongated"):
         to_grayscale_28(Image.new("L", (200, 40)))
     assert to_grayscale_28(Image.new("L", (160, 40))).shape == (28, 28)  # 4:1 is still fine
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
+    pixels = np.zeros((28, 28), np.uint16)
+    pixels[:, 7:14], pixels[:, 14:21], pixels[:, 21:] = 257 * 37, 257 * 200, 65535
+    Image.fromarray(pixels).save(tmp_path / "wide.png")  # a 16-bit grey PNG
+    with Image.open(tmp_path / "wide.png") as image:  # as the folder reader opens it
+        assert image.mode.startswith("I")
+        converted = to_grayscale_28(image)
+    assert converted[14, 3] == 0 and converted[14, 10] == 37 and converted[14, 17] == 200  # were 255: clipped
+    assert converted[14, 25] == 255
+
+
+@pytest.mark.parametrize("mode, key", [("RGB", (255, 255, 255)), ("L", 255)])
+def test_a_transparent_colour_goes_over_black(mode: str, key: object, tmp_path: Path) -> None:
+    pixels = np.full((28, 28), 255, np.uint8)  # white, marked transparent, around a grey bar
+    pixels[:, 10:18] = 100
+    Image.fromarray(pixels).convert(mode).save(tmp_path / "keyed.png", transparency=key)
+    with Image.open(tmp_path / "keyed.png") as image:
+        converted = to_grayscale_28(image)
+    assert converted[14, 0] == 0 and converted[14, 14] == 100  # the background was read as white

@@ -64,6 +64,17 @@ def test_a_second_read_comes_from_the_cache_until_a_file_changes(classes: Path,
     assert read_image_folder(classes).images[3, 0, 0] == 77
 
 
+def test_two_folders_alike_in_names_sizes_and_times_keep_their_own_images(tmp_path: Path) -> None:
+    for name, value in (("a", 30), ("b", 200)):  # as two archives unpacked with their times kept
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.new("L", (28, 28), value).save(tmp_path / name / f"{i}.png", compress_level=0)  # one size
+            os.utime(tmp_path / name / f"{i}.png", ns=(1, 1))
+    assert (tmp_path / "a" / "0.png").stat().st_size == (tmp_path / "b" / "0.png").stat().st_size
+    assert (read_image_folder(tmp_path / "a").images == 30).all()
+    assert (read_image_folder(tmp_path / "b").images == 200).all()  # was a's images, from the cache
+
+
 def test_one_bad_file_is_named(classes: Path) -> None:
     (classes / "moth" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     with pytest.raises(DataError) as error:

@@ -60,6 +60,10 @@ BAD_ARRAYS = {
         {"images": _uint8_images(2), "labels": np.array([0, -1])},
         ["labels must be >= 0"],
     ),
+    "labels-uint64": (  # the cast to int64 wrapped it to a negative number
+        {"images": _uint8_images(2), "labels": np.array([0, 2**63 + 5], np.uint64)},
+        ["'labels' holds 9223372036854775813"],
+    ),
 }
 
 

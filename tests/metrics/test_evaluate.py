@@ -20,3 +20,12 @@ def test_paths_may_be_strings(tiny_run: Path, tmp_path: Path) -> None:
     assert from_run.real.source == str(tmp_path / "real.npz")
     assert evaluate_path(str(tmp_path / "real.npz"), n=100).n == 100
     assert evaluate_real(tmp_path / "real.npz", n=100, evaluator=mnist).real.source == str(tmp_path / "real.npz")
+
+
+def test_other_data_is_read_as_the_options_say_not_as_the_run_read_its_own(tiny_run: Path, tmp_path: Path) -> None:
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    config = run / "config.toml"
+    config.write_text(config.read_text().replace("invert = false", "invert = true"))  # a run of dark-on-light data
+    np.savez(tmp_path / "real.npz", images=load_dataset(None).images[:300])
+    report = evaluate_path(run, n=100, data=str(tmp_path / "real.npz"), evaluator=load_evaluator())
+    assert report.real.source == str(tmp_path / "real.npz")  # was inverted, with no --invert given

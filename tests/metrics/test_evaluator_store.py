@@ -149,6 +149,16 @@ def test_a_record_of_the_wrong_shape_is_one_clear_error(shapes: Path, shapes_eva
     assert f"{record_path}: incomplete evaluator record (KeyError: 'split')" in err
 
 
+def test_a_label_far_beyond_the_images_is_refused_before_training(tmp_path: Path) -> None:
+    from counterfeit.metrics.evaluator_train import num_classes
+
+    np.savez(tmp_path / "few.npz", images=np.zeros((20, 28, 28), np.uint8), labels=np.array([0] * 19 + [10**9]))
+    with pytest.raises(UserError, match="a label of 1000000000 for 20 images"):  # one output a class: 512 GB asked
+        num_classes(load_dataset(tmp_path / "few.npz"))
+    np.savez(tmp_path / "some.npz", images=np.zeros((20, 28, 28), np.uint8), labels=np.arange(20) % 12)
+    assert num_classes(load_dataset(tmp_path / "some.npz")) == 12
+
+
 def test_eval_without_an_evaluator_names_the_command(shapes: Path) -> None:
     result = run_cli("eval", "--real", "--data", str(shapes), "--invert")
     assert result.returncode == 2 and result.stdout == ""
@@ -183,6 +193,18 @@ def test_eval_of_a_run_uses_its_datas_evaluator(shapes: Path, shapes_evaluator: 
     assert "higher (max 3)" in report.table()
     page = build_report(read_run(run))  # the run's page names the evaluator too
     assert "FID (shapes evaluator)" in page and "MNIST" not in page
+
+
+def test_the_warning_for_unlabelled_data_asks_for_labels_not_a_command_that_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from counterfeit.train.watch import TrainingWatch
+
+    np.savez(tmp_path / "flat.npz", images=np.random.default_rng(0).integers(0, 256, (40, 28, 28), np.uint8))
+    config = resolve(preset="tiny", overrides={"data": str(tmp_path / "flat.npz"), "eval_every": "10"})
+    TrainingWatch(config, load_dataset(config.data), quiet=False)
+    warning = capsys.readouterr().err
+    assert "so this run logs no metrics" in warning and "one is trained from labelled data" in warning
+    assert "evaluator train" not in warning  # that command refuses data without labels
 
 
 def test_training_on_data_without_an_evaluator_warns_once_and_logs_no_metrics(

@@ -2,9 +2,9 @@
 per class (labels 0, 1, ... in the sorted order of the subfolder names).
 
 Every image goes through data/convert.py's rule. The converted arrays are cached in the toolkit's
-cache under a fingerprint of the files' relative paths, sizes and modification times: reading
-those is a `stat` per file, so a second run starts at once, and any added, removed, renamed,
-resized or touched file makes a new entry. (A file rewritten in place with the same size and
+cache under a fingerprint of the files' relative paths, sizes, modification times and identities
+(device and inode): reading those is a `stat` per file, so a second run starts at once, and any
+added, removed, renamed, resized, touched or copied file makes a new entry. (A file rewritten in place with the same size and
 mtime would go unnoticed; `touch` it.) Hidden files and folders (".name") are ignored.
 """
 
@@ -23,7 +23,7 @@ from counterfeit.errors import DataError
 from counterfeit.home import cache_dir, load_arrays, store_arrays
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-CONVERSION_VERSION = "1"  # bump when convert.py's rule changes, so cached arrays are rebuilt
+CONVERSION_VERSION = "2"  # bump when convert.py's rule changes, so cached arrays are rebuilt (2: 16-bit grey, tRNS)
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -62,7 +62,10 @@ def _fingerprint(folder: Path, files: list[Path]) -> str:
             stat = path.stat()
         except OSError as error:  # removed while we looked, or unreadable
             raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-        digest.update(f"{path.relative_to(folder).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        # the file's identity too: two folders of the same names, sizes and times (archives unpacked
+        # with their times kept) shared one entry, and the second read the first one's images
+        digest.update(f"{path.relative_to(folder).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}|"
+                      f"{stat.st_dev}:{stat.st_ino}\n".encode())
     return digest.hexdigest()[:20]
 
 

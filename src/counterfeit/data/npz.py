@@ -83,4 +83,6 @@ def _as_int64_labels(labels: np.ndarray | None, path: str) -> np.ndarray | None:
         raise DataError(
             f"{path}: 'labels' is {labels.dtype} {labels.shape}, expected integers shaped (N,)"
         )
+    if len(labels) and labels.max() > np.iinfo(np.int64).max:  # uint64: the cast would wrap to a negative label
+        raise DataError(f"{path}: 'labels' holds {labels.max()}, far beyond any class index")
     return labels.astype(np.int64)

@@ -189,7 +189,8 @@ def evaluate_path(path: str | Path, n: int | None = None, seed: int = 0, data: s
         dataset = load_dataset(data or (STACKED if images.ndim == 4 else None), invert, skip_bad)
         return evaluate_images(images, str(path), dataset, n, evaluator, train_command(data, invert, skip_bad))
     generator, config = load_generator(path)
-    data, invert, skip_bad = data or config.data, invert or config.invert, skip_bad or config.skip_bad
+    if data is None:  # the run's own data, read as it trained on it; other data only as the options say
+        data, invert, skip_bad = config.data, invert or config.invert, skip_bad or config.skip_bad
     dataset = load_dataset(data, invert, skip_bad, config.seed, config.stacked_size)
     evaluator = evaluator or require_evaluator(dataset, train_command(data, invert, skip_bad))
     n = n or default_n(config.channels)

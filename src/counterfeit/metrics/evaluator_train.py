@@ -24,7 +24,7 @@ from counterfeit.data.dataset import Dataset
 from counterfeit.data.embedded import load_embedded
 from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
-from counterfeit.metrics.evaluator import RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
+from counterfeit.metrics.evaluator import NUM_CLASSES, RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
 from counterfeit.metrics.split import SPLIT_METHOD, split_indices
 
 
@@ -70,6 +70,9 @@ def num_classes(dataset: Dataset) -> int:
         raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
                         "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")
     count = len(dataset.classes) if dataset.classes else int(dataset.labels.max()) + 1
+    if count > max(len(dataset.labels), NUM_CLASSES):  # one output each: a label of 10^9 asked for 512 GB
+        raise DataError(f"{dataset.source}: a label of {count - 1} for {len(dataset.labels)} images; labels are "
+                        "class indices 0, 1, ..., and the evaluator cannot learn more classes than images")
     if count < 2:
         raise DataError(f"{dataset.source}: has a single class; the evaluator needs at least two to learn features")
     return count

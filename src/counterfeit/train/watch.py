@@ -45,9 +45,12 @@ class TrainingWatch:
         if self.evaluator is not None:
             self.real = real_data(dataset, self.evaluator, self.n, config.seed)
         elif config.eval_every and not quiet:
+            build = (f"build one with `{train_command(config.data, config.invert, config.skip_bad)}`"
+                     if dataset.labels is not None else  # the evaluator is a classifier: that command would fail
+                     "one is trained from labelled data (one subfolder per class, an IDX labels file or an "
+                     "npz 'labels' array)")
             tqdm.write(f"warning: no evaluator for {dataset.source}, so this run logs no metrics (eval_every "
-                       f"is ignored); build one with `{train_command(config.data, config.invert, config.skip_bad)}`",
-                       file=sys.stderr)
+                       f"is ignored); {build}", file=sys.stderr)
 
     def replay(self, records: list[dict[str, Any]]) -> None:
         """On resume: the monitor's state (streaks, best so far, signals already fired) rebuilt
