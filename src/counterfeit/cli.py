@@ -84,12 +84,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
         run_dir = train(config, out=args.out, quiet=args.quiet)
-    sys.stdout.write(f"{run_dir}\n")  # one write: under torchrun every rank prints it at once, unbuffered
+    if not _is_main_rank():  # under torchrun the run directory is printed once, by rank 0
+        return 0
+    sys.stdout.write(f"{run_dir}\n")
     sys.stdout.flush()
     report = run_dir / REPORT_FILE
     if not args.quiet and report.is_file():  # stdout keeps its one line, the run directory
         print(f"report: {report}", file=sys.stderr)
     return 0
+
+
+def _is_main_rank() -> bool:
+    """Rank 0 under torchrun (which sets RANK), or a process of its own."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -682,7 +689,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return func(args)
     except TrainingStopped as err:  # Ctrl-C: not an error, the message says how to go on
-        print(f"counterfeit {args.command}: {err}", file=sys.stderr)
+        if _is_main_rank():  # under torchrun, once: every rank stops, and rank 0's message names the run
+            print(f"counterfeit {args.command}: {err}", file=sys.stderr)
         return err.exit_code
     except UserError as err:
         print(f"counterfeit {args.command}: error: {err}", file=sys.stderr)

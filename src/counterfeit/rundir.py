@@ -77,6 +77,12 @@ RUN_FILES = (CONFIG_FILE, METRICS_FILE, GENERATOR_FILE, DISCRIMINATOR_FILE, RAW_
 RUN_FOLDERS = (SAMPLES_DIR, CHECKPOINT_DIR, TENSORBOARD_DIR)
 
 
+def resume_command(run_path: Path | str, processes: int = 1) -> str:
+    """How to continue the run: a resume needs as many processes as wrote it."""
+    launcher = f"torchrun --nproc_per_node {processes} -m counterfeit" if processes > 1 else "counterfeit"
+    return f"{launcher} train --resume {run_path}"
+
+
 def has_run_files(path: Path) -> bool:
     """Whether `path` holds a run's record (a run whose config.toml is lost still may): not only
     files other tools write too (a report.html)."""

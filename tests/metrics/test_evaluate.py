@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from counterfeit.data import load_dataset
 from counterfeit.metrics import evaluate_path, evaluate_real, load_evaluator
@@ -29,3 +31,14 @@ def test_other_data_is_read_as_the_options_say_not_as_the_run_read_its_own(tiny_
     np.savez(tmp_path / "real.npz", images=load_dataset(None).images[:300])
     report = evaluate_path(run, n=100, data=str(tmp_path / "real.npz"), evaluator=load_evaluator())
     assert report.real.source == str(tmp_path / "real.npz")  # was inverted, with no --invert given
+
+
+def test_images_other_than_uint8_28_by_28_are_refused(tmp_path: Path) -> None:
+    from counterfeit import UserError
+    from counterfeit.metrics import evaluate_images
+
+    digits = load_dataset(None).images[:300]
+    for images, said in [(digits.astype(np.float32) / 255, "float32 (300, 28, 28)"),  # was FID 304, unsaid
+                         (np.zeros((10, 32, 32), np.uint8), "uint8 (10, 32, 32)")]:
+        with pytest.raises(UserError, match=rf"mine: images are {re.escape(said)}, expected uint8"):
+            evaluate_images(images, "mine")

@@ -11,7 +11,7 @@ import pytest
 
 from counterfeit.cli import main
 from counterfeit.errors import UserError
-from counterfeit.report.compare import best, compare, find_runs, terminal_table
+from counterfeit.report.compare import best, compare, find_runs, terminal_table, write_comparison
 
 Hashes = Callable[[Path], dict[str, str]]
 OneLineError = Callable[[list[str], str], None]
@@ -81,6 +81,12 @@ def test_runs_of_other_presets_lengths_and_data_compare(finished_run: Path, cond
     rows = {key: (values, winners) for key, values, winners in comparison.metrics}
     assert rows["fid"][0][2] is None and rows["cond_accuracy"][0][0] is None
     assert rows["fid"][1] == {min((0, 1), key=lambda i: rows["fid"][0][i])}
+
+
+def test_the_api_takes_paths_as_strings_as_the_readme_shows(finished_run: Path, unjudged_run: Path,
+                                                              tmp_path: Path) -> None:
+    comparison = write_comparison([str(finished_run), str(unjudged_run)], str(tmp_path / "c.html"))  # was AttributeError
+    assert len(comparison.runs) == 2 and (tmp_path / "c.html").is_file()
 
 
 def test_cli_prints_the_table_and_writes_the_page(finished_run: Path, conditional_run: Path, unjudged_run: Path,

@@ -87,6 +87,16 @@ def test_stopped_running_and_the_loops_own_word(tiny_run: Path, tmp_path: Path) 
         assert run_status(data, running=False).kind == "stopped"  # the loop's word: it is stopping
 
 
+def test_a_run_of_several_processes_is_told_to_resume_with_as_many(tiny_run: Path, tmp_path: Path) -> None:
+    run = copy_run(tiny_run, tmp_path)
+    (run / "generator.safetensors").unlink()
+    config = run / "config.toml"
+    text = config.read_text("utf-8").replace("steps = 50\n", "steps = 100\n")
+    config.write_text(text.replace("processes = 1\n", "processes = 2\n"), "utf-8")  # as under torchrun
+    assert run_status(read_run(run)).detail == (  # was plain `counterfeit train --resume`, which a resume refuses
+        f"last checkpoint at step 50; continue with: torchrun --nproc_per_node 2 -m counterfeit train --resume {run}")
+
+
 def test_a_run_that_spent_its_time_budget_finished(tiny_run: Path, tmp_path: Path) -> None:
     run = copy_run(tiny_run, tmp_path)
     config = run / "config.toml"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -41,3 +43,20 @@ def test_digit_refused_says_why(preset: str, says: str) -> None:
         refuse_digit_if_unconditional(resolve(preset=preset), 3)
     refuse_digit_if_unconditional(resolve(preset="cdcgan"), 3)  # conditional: asked by digit
     refuse_digit_if_unconditional(resolve(preset=preset), None)  # no --digit: nothing to refuse
+
+
+def test_generate_names_a_bad_argument(tiny_run: Path, tiny_cgan_run: Path) -> None:
+    from counterfeit import generate, load_generator
+
+    generator, config = load_generator(tiny_run)
+    for n in (0, -1, 2.5):
+        with pytest.raises(UserError, match="n: expected a positive number of images"):
+            generate(generator, config, n)
+    with pytest.raises(UserError, match="labels: this run's model .* is unconditional"):  # was a TypeError of forward()
+        generate(generator, config, 10, labels=torch.full((10,), 7))
+    generator, config = load_generator(tiny_cgan_run)
+    for labels, said in [(torch.full((5,), 7), r"shape \(10,\).*torch.int64 \(5,\)"), ([7] * 10, "got list"),
+                         (torch.full((10,), 7.0), "got torch.float32"), (torch.full((10,), 12), "digits are 0-9, got 12..12")]:
+        with pytest.raises(UserError, match=f"labels: .*{said}"):
+            generate(generator, config, 10, labels=labels)
+    assert generate(generator, config, 10, labels=torch.full((10,), 7)).shape == (10, 28, 28)

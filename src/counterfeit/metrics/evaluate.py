@@ -150,6 +150,11 @@ def evaluate_images(images: np.ndarray, what: str, dataset: Dataset | None = Non
     (default: the embedded digits), judged by the evaluator of that data (else a one-line error
     naming `command`, which trains it). Stacked (N, 3, 28, 28) images: the mode metrics (default
     26,000 images) against stacked-mnist's floor, drawn from the run `seed`'s floor stream."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[-2:] != (28, 28):
+        # a float image in [0, 1] read as uint8's 0-255 scale judged every pixel as black: FID 304 for real digits
+        raise UserError(f"{what}: images are {images.dtype} {images.shape}, expected uint8 (N, 28, 28) or "
+                        "(N, C, 28, 28)")
     dataset = dataset or load_dataset(STACKED if images.ndim == 4 else None)
     channels = 1 if images.ndim == 3 else images.shape[1]
     if channels != dataset.channels:

@@ -21,11 +21,11 @@ EXPERIMENT_DEPTH = 2  # an experiment directory's runs lie this many levels belo
 HIGHER_IS_BETTER = ("cond_accuracy", "cond_accuracy_min")
 
 
-def find_runs(paths: Sequence[Path]) -> list[Path]:
+def find_runs(paths: Sequence[str | Path]) -> list[Path]:
     """Each path is a run directory, or an experiment directory: its runs are the run directories
     found below it (up to EXPERIMENT_DEPTH levels), in name order."""
     runs: list[Path] = []
-    for path in paths:
+    for path in map(Path, paths):
         if not path.exists():
             raise UserError(f"{path}: no such directory")
         if not path.is_dir():
@@ -124,7 +124,7 @@ class Comparison:
     not_ranked: str | None = None  # why no best is marked: the runs were measured differently
 
 
-def compare(paths: Sequence[Path]) -> Comparison:
+def compare(paths: Sequence[str | Path]) -> Comparison:
     runs = [read_run(path) for path in find_runs(paths)]
     names = _names([run.path for run in runs])
     summary = [("status", [run_status(run).text for run in runs]),
@@ -174,8 +174,9 @@ def terminal_table(comparison: Comparison) -> str:
 # -- page ------------------------------------------------------------------------------------
 
 
-def write_comparison(paths: Sequence[Path], out: Path) -> Comparison:
+def write_comparison(paths: Sequence[str | Path], out: str | Path) -> Comparison:
     """compare.html (or `out`) of the runs found in `paths`; returns what it compared."""
+    out = Path(out)
     if out.exists() and out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name such as {out / 'compare.html'}")
     comparison = compare(paths)

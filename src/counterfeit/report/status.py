@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from counterfeit.report.rundata import RunData
+from counterfeit.rundir import resume_command
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def _why_stopped(data: RunData) -> str:
     if data.config.get("collapse_abort") and data.signals and data.final_weights:
         return f"ended by collapse_abort ({data.signals[0]['message']})"
     if data.checkpoint_steps:
-        return (f"last checkpoint at step {data.checkpoint_steps[-1]:,}; "
-                f"continue with: counterfeit train --resume {data.path}")
+        processes = data.run_info.get("processes", 1)
+        return (f"last checkpoint at step {data.checkpoint_steps[-1]:,}; continue with: "
+                f"{resume_command(data.path, processes if isinstance(processes, int) else 1)}")
     return "no checkpoint (a resume starts over)"

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from counterfeit.config import Config
 from counterfeit.data.labels import NUM_CLASSES
+from counterfeit.errors import UserError
 from counterfeit.models.conditional import call_generator
 from counterfeit.priors import Prior
 from counterfeit.sampling.labels import balanced_labels, class_grid_inputs, per_class_labels
@@ -39,8 +40,24 @@ def generate(generator: nn.Module, config: Config, n: int, seed: int = 0,
     device = next(generator.parameters()).device
     if config.conditional and labels is None:
         labels = balanced_labels(n)
+    check_request(config, n, labels)
     z = Prior(config.prior, config.z_dim).sample(n, torch.Generator(device).manual_seed(seed), device)
     return render(generator, z, config.pixel_range, None if labels is None else labels.to(device))
+
+
+def check_request(config: Config, n: int, labels: Tensor | None) -> None:
+    """What `generate` is asked, checked before torch meets it (its errors name no argument)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UserError(f"n: expected a positive number of images, got {n!r}")
+    if labels is None:
+        return
+    if not config.conditional:
+        raise UserError(f"labels: this run's model ({config.model}) is unconditional; it draws no chosen digit")
+    if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.shape != (n,):
+        shown = f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, Tensor) else type(labels).__name__
+        raise UserError(f"labels: expected an int64 tensor of shape ({n},), one digit per image; got {shown}")
+    if len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < NUM_CLASSES):
+        raise UserError(f"labels: digits are 0-{NUM_CLASSES - 1}, got {int(labels.min())}..{int(labels.max())}")
 
 
 def class_grid(generator: nn.Module, config: Config, per_class: int, seed: int = 0) -> tuple[np.ndarray, Tensor]:

@@ -22,7 +22,8 @@ from counterfeit.errors import ConfigError
 from counterfeit.models.selfcond import fit_clusters
 from counterfeit.report.tensorboard import require_tensorboard
 from counterfeit.rundir import (DISCRIMINATOR_FILE, GENERATOR_FILE, LOSSES_PLOT, METRICS_PLOT, PROGRESS_GIF,
-                                RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path, run_lock)
+                                RAW_GENERATOR_FILE, RunDir, check_new_run_dir, default_run_path, resume_command,
+                                run_lock)
 from counterfeit.seeds import Stream, stream_seed
 from counterfeit.train.budget import TimeBudget
 from counterfeit.train.cadence import due
@@ -207,7 +208,7 @@ def run_steps(run: RunDir | None, state: TrainState, dataset: Dataset, watch: Tr
                     saved, where = ((f"checkpoint {last_checkpoint}", run.path) if run
                                     else ("rank 0's checkpoint", "RUN_DIR"))
                     raise TrainingStopped(f"stopped at step {state.step}; {saved} saved; "
-                                          f"continue with: counterfeit train --resume {where}", signum)
+                                          f"continue with: {resume_command(where, world.size)}", signum)
                 progress.advance()
                 if watch.stop:  # collapse_abort (a signal fired) or stop_when: the run ends here, checkpointed
                     break
