@@ -28,6 +28,8 @@ def train(preset: str | None = None, config: Config | None = None, out: str | Pa
 
     if config is None:
         config = resolve(preset=preset, overrides=overrides)
+    elif preset is not None and preset != config.preset:  # whose values: the preset's or the config's?
+        raise ConfigError(f"preset={preset!r} and a config of preset {config.preset!r}: give one of them")
     elif overrides:
         config = config.replace(**steps_turn_off_epochs(overrides))
     return run_training(config, out=out, quiet=quiet)

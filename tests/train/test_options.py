@@ -133,6 +133,13 @@ def test_api_steps_override_a_configs_epochs(tmp_path: Path) -> None:
     assert load_run_config(run).steps == 2
 
 
+def test_api_a_preset_beside_a_config_of_another_is_refused(tmp_path: Path) -> None:
+    config = resolve(preset="tiny")
+    with pytest.raises(ConfigError, match="preset='mlp2' and a config of preset 'tiny'"):  # was tiny, unsaid
+        counterfeit.train(config=config, preset="mlp2", out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_long_runs_thin_the_gif_to_its_frame_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(snapshots, "GIF_MAX_FRAMES", 4)
     run = train(resolve(preset="tiny", overrides={"frame_every": "5", "steps": "40"}), out=tmp_path / "run", quiet=True)
