@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from counterfeit.cli import main
-from counterfeit.experiments import run_experiment, runner
+from counterfeit.experiments import backends, run_experiment, runner
 from counterfeit.experiments.execute import RunTask
 from counterfeit.experiments.expdir import (CURVES_PNG, EVENTS_FILE, RESULT_AGAIN, RESULT_FILE, SUMMARY_JSON,
                                             SUMMARY_MD, read_events)
@@ -248,6 +249,67 @@ def test_ray_backend_gives_the_same_summary(one_worker: Path, experiment_file: P
     assert comparable(root) == comparable(one_worker)
 
 
+class InterruptedRay:
+    """Ray's API as run_ray uses it, its tasks never run: Ctrl-C comes while the runner waits on
+    the two under way; on their cancel, the first stops at a checkpoint and returns, the second is
+    stuck (say in code that ignores the cancel) until it is cancelled by force."""
+
+    exceptions = SimpleNamespace(RayError=RuntimeError)
+
+    def __init__(self) -> None:
+        self.under_way: list[str] = []
+        self.cancels: list[tuple[str, bool]] = []
+        self.shut_down = False
+
+    def init(self, **options: Any) -> None:
+        pass
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": 2.0}
+
+    def remote(self, **options: Any) -> Any:
+        return lambda function: SimpleNamespace(remote=self.submit)
+
+    def submit(self, task: RunTask) -> str:
+        self.under_way.append(task.label)
+        return task.label  # the task's reference
+
+    def wait(self, refs: list[str], num_returns: int, timeout: float | None = None) -> tuple[list[str], list[str]]:
+        if timeout is None:  # run_ray waiting on the runs under way
+            raise KeyboardInterrupt
+        ended = [ref for ref in refs if ref == self.under_way[0] and (ref, False) in self.cancels]
+        return ended[:num_returns], [ref for ref in refs if ref not in ended[:num_returns]]
+
+    def get(self, ref: str) -> dict[str, Any]:
+        return {"status": "interrupted", "message": f"stopped at step 5; continue with: {ref}"}
+
+    def cancel(self, ref: str, force: bool = False) -> None:
+        self.cancels.append((ref, force))
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
+def test_ray_runs_under_way_are_reported_when_the_runner_is_interrupted(
+        experiment_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """As with the local backend, each run under way at a Ctrl-C ends with an "interrupted" line
+    in events.jsonl and on stderr, a stuck one too, after the wait for it (none here: a fake)."""
+    ray = InterruptedRay()
+    monkeypatch.setattr(backends, "require_ray", lambda: ray)
+    root = tmp_path / "exp"
+    assert main(["experiment", "run", str(experiment_file), "--out", str(root), "--workers", "2",
+                 "--backend", "ray"]) == 130
+    stops, stuck = ray.under_way
+    events = {e["run"]: e["message"] for e in read_events(root) if e["event"] == "interrupted"}
+    assert events == {stops: f"stopped at step 5; continue with: {stops}",
+                      stuck: "Ray: still running 0 s after its cancel; killed"}
+    assert ray.cancels == [(stops, False), (stuck, False), (stuck, True)] and ray.shut_down
+    err = capsys.readouterr().err
+    assert all(f"{label}: interrupted: {message}\n" in err for label, message in events.items()), err
+    assert "Traceback" not in err
+
+
 def test_failed_runs_are_recorded_counted_and_not_retried(tiny_text: str, tmp_path: Path) -> None:
     diverging = '\n[[variants]]\nname = "diverges"\nset = { lr_g = 1e30, lr_d = 1e30 }\n'  # NaN at once
     path = tmp_path / "nan.toml"
@@ -314,15 +376,17 @@ name = "base"
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_to_the_runner_alone_stops_its_runs_at_a_checkpoint(signum: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("backend", "signum"), [("local", signal.SIGINT), ("local", signal.SIGTERM),
+                                                 ("ray", signal.SIGINT)])
+def test_a_signal_to_the_runner_alone_stops_its_runs_at_a_checkpoint(backend: str, signum: int,
+                                                                     tmp_path: Path) -> None:
     """`kill -INT PID` or `kill -TERM PID` from another shell reaches the runner only (not its
     workers, as a terminal's Ctrl-C reaches the whole group): the runs under way still stop at
-    their next step with a checkpoint, and the runner exits at once."""
+    their next step with a checkpoint (on Ray, cancelled), and the runner exits at once."""
     (tmp_path / "long.toml").write_text(LONG_EXPERIMENT)
     root, labels = tmp_path / "exp", ["base/seed-0", "base/seed-1"]
     runner = subprocess.Popen([sys.executable, "-m", "counterfeit", "experiment", "run", str(tmp_path / "long.toml"),
-                               "--out", str(root), "--workers", "2"], stdout=subprocess.DEVNULL,
+                               "--out", str(root), "--workers", "2", "--backend", backend], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -341,5 +405,6 @@ def test_a_signal_to_the_runner_alone_stops_its_runs_at_a_checkpoint(signum: int
     assert "continue with: counterfeit experiment run" in stderr and "Traceback" not in stderr
     stops = {e["run"]: e["message"] for e in read_events(root) if e["event"] == "interrupted"}
     assert sorted(stops) == labels and all(m.startswith("stopped at step") for m in stops.values()), stops
+    assert all(f"{label}: interrupted: {stops[label]}\n" in stderr for label in labels), stderr
     for label in labels:  # checkpointed, not finished: the same command goes on from here
         assert list_checkpoints(root / label) and not (root / label / RESULT_FILE).exists()

@@ -30,6 +30,9 @@ from counterfeit.train.interrupt import defer_signals
 
 OnResult = Callable[[RunTask, dict[str, Any]], None]
 RAY_EXTRA = "pip install 'counterfeit[ray]'"
+# How long an interrupted runner waits for its cancelled Ray tasks to end: training stops at its
+# next step, with a checkpoint, within seconds; a task still running after this is stuck.
+RAY_STOP_WAIT_S = 30.0
 
 
 def visible_gpus() -> list[str]:
@@ -212,8 +215,34 @@ def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address
         return _feed(tasks, workers or len(tasks), running, remote.remote,
                      lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
     except KeyboardInterrupt:
-        for ref in running:
-            ray.cancel(ref)
+        _stop_ray_tasks(ray, running, report, on_result)
         raise
     finally:
         ray.shutdown()
+
+
+def _stop_ray_tasks(ray: Any, running: dict[Any, RunTask], report: Callable[[RunTask, Any], None],
+                    on_result: OnResult) -> None:
+    """Cancel the tasks under way and report each as it ends, as run_local does: a cancel is a
+    KeyboardInterrupt in the task, on which training stops at its next step with a checkpoint and
+    the run returns "interrupted". A task still running after RAY_STOP_WAIT_S (stuck where the
+    cancel does not reach), or when a second Ctrl-C says to wait no longer, is killed and reported
+    interrupted all the same: the runner must not hang, and its last checkpoint is still there."""
+    for ref in running:
+        ray.cancel(ref)
+    cancelled = time.monotonic()
+    deadline = cancelled + RAY_STOP_WAIT_S
+    try:
+        while running:
+            ended, _ = ray.wait(list(running), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            if not ended:
+                break
+            report(running.pop(ended[0]), ended[0])
+    except KeyboardInterrupt:  # a second Ctrl-C: the rest are killed now, not waited for
+        pass
+    waited = time.monotonic() - cancelled
+    for ref, task in running.items():
+        ray.cancel(ref, force=True)
+        on_result(task, {"status": "interrupted",
+                         "message": f"Ray: still running {waited:.0f} s after its cancel; killed"})
+    running.clear()
