@@ -377,7 +377,7 @@ name = "base"
 
 
 @pytest.mark.parametrize(("backend", "signum"), [("local", signal.SIGINT), ("local", signal.SIGTERM),
-                                                 ("ray", signal.SIGINT)])
+                                                 ("ray", signal.SIGINT), ("ray", signal.SIGTERM)])
 def test_a_signal_to_the_runner_alone_stops_its_runs_at_a_checkpoint(backend: str, signum: int,
                                                                      tmp_path: Path) -> None:
     """`kill -INT PID` or `kill -TERM PID` from another shell reaches the runner only (not its

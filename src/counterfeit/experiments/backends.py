@@ -212,8 +212,9 @@ def run_ray(tasks: Sequence[RunTask], workers: int | None, threads: int, address
 
     running: dict[Any, RunTask] = {}
     try:
-        return _feed(tasks, workers or len(tasks), running, remote.remote,
-                     lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
+        with _terminate_as_interrupt():  # kill -TERM of the runner: as Ctrl-C (Ray's own handler exits at once)
+            return _feed(tasks, workers or len(tasks), running, remote.remote,
+                         lambda refs: ray.wait(refs, num_returns=1)[0][0], report)
     except KeyboardInterrupt:
         _stop_ray_tasks(ray, running, report, on_result)
         raise
