@@ -54,6 +54,7 @@ def test_sample_and_interpolate_never_replace_a_runs_own_files(tiny_run: Path, t
         assert err.count("\n") == 1 and f"--out {out}: one of run {run}'s own files" in err
     assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == before
     assert main(["sample", str(run), "-n", "4", "--out", str(run / "mine.png")]) == 0  # a new name beside them: fine
+    assert main(["sample", str(run), "-n", "4", "--out", str(run / "samples" / ".." / "also.png")]) == 0  # RUN/also.png
     (tmp_path / "d.png").mkdir()
     assert main(["sample", str(run), "--out", str(tmp_path / "d.png")]) == 2  # said before any work, naming --out
     assert f"--out {tmp_path / 'd.png'}: is a directory" in capsys.readouterr().err

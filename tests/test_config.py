@@ -104,6 +104,10 @@ def test_a_files_preset_and_another_given_disagree(tmp_path: Path) -> None:
     assert resolve(preset="dcgan", config_file=path).model == "dcgan"
 
 
+def test_an_int_too_large_for_a_float_is_no_traceback() -> None:
+    assert resolve(preset="tiny", overrides={"steps": "1" + "0" * 400}).steps == 10**400  # was OverflowError
+
+
 def test_epochs_zero_beside_steps_is_no_conflict() -> None:
     assert resolve(preset="mlp4", overrides={"epochs": "0", "steps": "5"}).steps == 5
 

@@ -64,7 +64,7 @@ def _check_out_file(path: Path) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from counterfeit.config import parse_set, read_toml, resolve
+    from counterfeit.config import parse_set, read_toml, resolve, steps_turn_off_epochs
     from counterfeit.train.loop import resume, train
 
     overrides: dict[str, object] = dict(parse_set(args.set))
@@ -76,15 +76,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         if args.out is not None:
             raise UserError(f"--out {args.out}: cannot be combined with --resume (the run directory)")
-        # Every option given must agree with the run's config; resume() names a disagreement.
-        given = {**(read_toml(args.config) if args.config else {}), **overrides}
+        # Every option given must agree with the run's config; resume() names a disagreement. Each
+        # layer as `resolve` takes it: steps alone turn epochs off; both in a file, epochs decides;
+        # both on the command line are refused (resolve's check, on that layer alone).
+        if "steps" in overrides and "epochs" in overrides:
+            resolve(overrides={key: overrides[key] for key in ("steps", "epochs")})
+        file_values = read_toml(args.config) if args.config else {}
+        given = {**steps_turn_off_epochs(file_values), **steps_turn_off_epochs(overrides)}
         origin = "--set" if not args.config else f"{args.config} with --set" if overrides else str(args.config)
         run_dir = resume(args.resume, {**given, **({"preset": args.preset} if args.preset else {})},
                          quiet=args.quiet, origin=origin)
     else:
         config = resolve(preset=args.preset, config_file=args.config, overrides=overrides)
         run_dir = train(config, out=args.out, quiet=args.quiet)
-    if not _is_main_rank():  # under torchrun the run directory is printed once, by rank 0
+    if not _is_main_rank():  # once, by rank 0: `RUN=$(torchrun ... train ...)` must get one line
         return 0
     sys.stdout.write(f"{run_dir}\n")
     sys.stdout.flush()
@@ -301,7 +306,7 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from counterfeit.data import load_dataset
-    from counterfeit.metrics.evaluator import EVALUATOR_SHA256, read_record, weights_path
+    from counterfeit.metrics.evaluator import EVALUATOR_SHA256, RECORD_FILE, read_record, weights_path
     from counterfeit.metrics.evaluator_store import data_label, store_dir, train_command
     from counterfeit.metrics.evaluator_train import TrainSettings, train_evaluator
 
@@ -313,7 +318,9 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
         record = train_evaluator(out, settings, log)
     else:
         dataset = load_dataset(args.data, args.invert, args.skip_bad)
-        if args.out is None and dataset.fingerprint == read_record().get("data_fingerprint"):
+        shipped_record = weights_path().with_name(RECORD_FILE)
+        if (args.out is None and shipped_record.is_file()
+                and dataset.fingerprint == read_record(shipped_record).get("data_fingerprint")):
             # stored, it would judge this data in the shipped one's place, under the same name
             raise UserError(f"--data {args.data}: the shipped MNIST evaluator is trained on these digits; "
                             "`counterfeit evaluator train` without --data rebuilds it, or --out DIR writes "

@@ -47,7 +47,8 @@ class Range:
 
     def accepts(self, value: Any) -> bool:
         above_low = value > self.low if self.open_low else value >= self.low
-        return above_low and (self.high is None or value < self.high) and math.isfinite(value)  # inf: lr_g = inf
+        finite = not isinstance(value, float) or math.isfinite(value)  # inf: lr_g = inf (an int is finite, however large)
+        return above_low and (self.high is None or value < self.high) and finite
 
     def __str__(self) -> str:
         if self.high is not None:
@@ -413,9 +414,11 @@ def resolve(
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     overrides_origin: str = "--set",
+    preset_origin: str = "--preset",
 ) -> Config:
     """Preset, then the config file, then overrides (`--set`, `--steps`, ...), each over the last.
-    `overrides_origin` is what an error about the overrides names (an experiment file's variant)."""
+    `overrides_origin` is what an error about the overrides names (an experiment file's variant),
+    `preset_origin` what one about `preset` does."""
     values: dict[str, Any] = {}
     if overrides and "preset" in overrides:  # it would relabel another preset's values
         raise ConfigError(f"{overrides_origin} preset={overrides['preset']}: the preset is chosen with --preset, "
@@ -428,7 +431,8 @@ def resolve(
                 raise ConfigError(f"{config_file}: preset: unknown preset {file_preset!r} "
                                   f"(choose from {', '.join(preset_names())})")
             if preset is not None and preset != file_preset:  # whose values would the run be?
-                raise ConfigError(f"{config_file}: preset = {file_preset!r}, but --preset {preset}: give one of them")
+                raise ConfigError(f"{config_file}: preset = {file_preset!r}, but {preset_origin} {preset}: "
+                                  "give one of them")
             preset = file_preset
     name = preset or DEFAULT_PRESET
     preset_values = _read_toml_text(preset_path(name).read_text("utf-8"), f"preset {name}")

@@ -92,7 +92,7 @@ def has_run_files(path: Path) -> bool:
 def run_owning(path: Path) -> Path | None:
     """The run directory of which `path` would be one of the run's own files (a top-level name
     the run writes, or anything in its folders), or None."""
-    path = path.absolute()
+    path = Path(os.path.abspath(path))  # `..` collapsed, links kept: RUN/samples/../mine.png is RUN/mine.png
     if path.name in RUN_FILES and is_run_dir(path.parent):
         return path.parent
     return next((folder.parent for folder in path.parents

@@ -104,6 +104,14 @@ def test_bad_file_is_one_line_naming_the_key(change: tuple[str, str], message: s
     assert message in err and "exp.toml" in err
 
 
+def test_a_variants_preset_against_its_config_files_is_named_as_the_variants(
+        tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "my.toml").write_text('preset = "tiny"\n')  # each variant's base
+    text = tiny_text.replace('preset = "tiny"', 'config = "my.toml"').replace('name = "wide"', 'name = "wide"\npreset = "mlp2"')
+    err = refused(tmp_path, text, capsys)  # mlp2's values labelled tiny, before: now refused, and not as --preset's
+    assert "my.toml: preset = 'tiny', but " in err and "exp.toml: variant 'wide': preset mlp2: give one of them" in err
+
+
 def test_bad_options(tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                      monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--address 10.0.0.1:6379: only for --backend ray" in refused(

@@ -60,3 +60,4 @@ def test_generate_names_a_bad_argument(tiny_run: Path, tiny_cgan_run: Path) -> N
         with pytest.raises(UserError, match=f"labels: .*{said}"):
             generate(generator, config, 10, labels=labels)
     assert generate(generator, config, 10, labels=torch.full((10,), 7)).shape == (10, 28, 28)
+    assert generate(generator, config, np.int64(10)).shape == (10, 28, 28)  # numpy's ints are counts too

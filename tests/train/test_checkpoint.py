@@ -275,3 +275,17 @@ def test_a_resumes_bad_option_is_named_by_where_it_came_from(tiny_run: Path, tmp
         assert err.count("\n") == 1 and said in err, err
     after = {path: path.read_bytes() for path in run.rglob("*") if path.is_file() and path.name != "train.lock"}
     assert after == {path: data for path, data in before.items() if path.name != "train.lock"}
+
+
+def test_a_run_resumes_with_the_config_file_that_trained_it(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from counterfeit.cli import main
+
+    np.savez(tmp_path / "few.npz", images=np.random.default_rng(0).integers(0, 256, (96, 28, 28), np.uint8))
+    assert main(["config", "show", "--preset", "tiny", "--set", f"data={tmp_path / 'few.npz'}"]) == 0
+    text = capsys.readouterr().out  # `config show > my.toml`, then epochs set by hand: the file has both keys
+    (tmp_path / "my.toml").write_text(text.replace("\nepochs = 0 ", "\nepochs = 2 "))
+    assert main(["train", "--config", str(tmp_path / "my.toml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert load_run_config(tmp_path / "run").steps == 6  # 2 epochs of 96 // 32 batches: the epochs decide
+    assert main(["train", "--resume", str(tmp_path / "run"), "--config", str(tmp_path / "my.toml"), "--quiet"]) == 0
+    assert load_run_config(tmp_path / "run").steps == 6  # was refused: "steps and epochs are both given"

@@ -2,8 +2,8 @@
 per class (labels 0, 1, ... in the sorted order of the subfolder names).
 
 Every image goes through data/convert.py's rule. The converted arrays are cached in the toolkit's
-cache under a fingerprint of the files' relative paths, sizes, modification times and identities
-(device and inode): reading those is a `stat` per file, so a second run starts at once, and any
+cache under a fingerprint of the folder's path and its files' relative paths, sizes, modification
+times and inodes: reading those is a `stat` per file, so a second run starts at once, and any
 added, removed, renamed, resized, touched or copied file makes a new entry. (A file rewritten in place with the same size and
 mtime would go unnoticed; `touch` it.) Hidden files and folders (".name") are ignored.
 """
@@ -56,7 +56,7 @@ def _listing(folder: Path) -> tuple[list[Path], list[int] | None, tuple[str, ...
 
 
 def _fingerprint(folder: Path, files: list[Path]) -> str:
-    digest = hashlib.sha256(CONVERSION_VERSION.encode())
+    digest = hashlib.sha256(f"{CONVERSION_VERSION}|{folder.resolve()}".encode())
     for path in files:
         try:
             stat = path.stat()
@@ -64,8 +64,9 @@ def _fingerprint(folder: Path, files: list[Path]) -> str:
             raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
         # the file's identity too: two folders of the same names, sizes and times (archives unpacked
         # with their times kept) shared one entry, and the second read the first one's images
+        # (the inode, not the device: an NFS mount or a container numbers its device anew)
         digest.update(f"{path.relative_to(folder).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}|"
-                      f"{stat.st_dev}:{stat.st_ino}\n".encode())
+                      f"{stat.st_ino}\n".encode())
     return digest.hexdigest()[:20]
 
 

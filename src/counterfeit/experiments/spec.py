@@ -273,8 +273,10 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
         preset = _preset(table["preset"], where) if "preset" in table else base_preset
         own = _overrides(table.get("set"), where)
         # [set] first, so that a bad key there is named as [set]'s, whichever variant meets it
-        resolve(preset, config_file, {**common, **fixed}, overrides_origin=f"{path}: [set] (variant {name!r})")
-        config = resolve(preset, config_file, {**common, **own, **fixed}, overrides_origin=where)
+        named = f"{where}: preset" if "preset" in table else f"{path}: preset"
+        resolve(preset, config_file, {**common, **fixed}, overrides_origin=f"{path}: [set] (variant {name!r})",
+                preset_origin=named)
+        config = resolve(preset, config_file, {**common, **own, **fixed}, overrides_origin=where, preset_origin=named)
         variants.append(Variant(name, config))
     return variants
 

@@ -47,7 +47,7 @@ def generate(generator: nn.Module, config: Config, n: int, seed: int = 0,
 
 def check_request(config: Config, n: int, labels: Tensor | None) -> None:
     """What `generate` is asked, checked before torch meets it (its errors name no argument)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:  # numpy's ints count too
         raise UserError(f"n: expected a positive number of images, got {n!r}")
     if labels is None:
         return

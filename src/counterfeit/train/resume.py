@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import (Config, check_steps_or_epochs, from_mapping, read_toml, resolve_epochs,
+from counterfeit.config import (Config, from_mapping, read_toml, resolve_epochs,
                                 steps_turn_off_epochs, to_dict, to_toml)
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.loading import absolute_data
@@ -43,13 +43,14 @@ def resume_config(run_path: Path, overrides: Mapping[str, Any], origin: str = "-
     if "data" in overrides:
         overrides = {**overrides, "data": _given_data(overrides["data"], saved.data)}
     wanted = from_mapping({**to_dict(saved), **steps_turn_off_epochs(overrides)}, origin) if overrides else saved
-    check_steps_or_epochs(overrides, wanted, origin)
     key = _first_difference(saved, wanted)
     if key is not None:
         raise ConfigError(f"--resume {run_path}: the options ask for {key} = {getattr(wanted, key)!r} but "
                           f"{run_path / CONFIG_FILE} has {getattr(saved, key)!r}; "
                           "only the length (--steps, epochs, max_seconds), tensorboard and device may change")
-    if wanted.epochs != saved.epochs:  # new epochs: steps from the run's data (its fingerprint is checked later)
+    if wanted.epochs and (wanted.epochs, wanted.steps) != (saved.epochs, saved.steps):
+        # new epochs, or steps given beside them (a config file's): the steps from epochs and the
+        # run's data (its fingerprint is checked later), as a new run resolves them
         images = read_toml(run_path / CONFIG_FILE).get("run", {}).get("data_images")
         if not isinstance(images, int):
             raise ConfigError(f"{run_path / CONFIG_FILE}: [run] data_images is missing, so epochs cannot change")
