@@ -1,6 +1,6 @@
 """The evaluation ladder: sets of images of known, decreasing quality, judged by every metric.
 
-    python scripts/eval_ladder.py RUN_2K RUN_20K [--n 1000] [--markdown]
+    python scripts/eval_ladder.py RUN_2K RUN_20K [--n 1000]     (prints a Markdown table)
 
 RUN_2K / RUN_20K: mlp2 run directories after 2,000 and 20,000 steps (`counterfeit train
 --preset mlp2 --steps 2000`). Real sets are embedded digits the reference never contains:
@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from counterfeit.data import load_dataset
+from counterfeit.errors import UserError
 from counterfeit.metrics.evaluate import evaluate_images
 from counterfeit.metrics.registry import METRICS
 from counterfeit.metrics.split import split_indices
@@ -64,7 +65,10 @@ def main() -> None:
     parser.add_argument("run_20k", type=Path)
     parser.add_argument("--n", type=int, default=1000)
     args = parser.parse_args()
-    rows = ladder(args.run_2k, args.run_20k, args.n)
+    try:
+        rows = ladder(args.run_2k, args.run_20k, args.n)
+    except UserError as err:  # a run or data that will not do: one line, as the CLI says it
+        raise SystemExit(f"eval_ladder.py: error: {err}") from None
     print(f"n = {args.n} images per set (one class: as noted), against {args.n} reference images")
     print("| set | " + " | ".join(COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
@@ -73,7 +77,7 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
     order = [name for name, m in sorted(rows, key=lambda r: r[1]["fid"])]
     print("\nFID order (best first): " + " < ".join(order))
-    print("better: " + "; ".join(f"{k} {METRICS[k].better}" for k in COLUMNS))
+    print("better: " + "; ".join(f"{k} {METRICS[k].label_for('MNIST', 10)[1]}" for k in COLUMNS))
 
 
 if __name__ == "__main__":

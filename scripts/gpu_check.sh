@@ -10,9 +10,9 @@
 # Runs from the checkout without installing it (PYTHONPATH=src). Python packages the machine lacks
 # can be put as wheels in .whl/ (tomli-w, argcomplete): they are installed into a scratch folder.
 set -uo pipefail
-cd "$(dirname "$0")/.."
 out=${1:-${OUT:-gpu-check-$(date +%Y%m%d-%H%M)}}
-mkdir -p "$out"
+mkdir -p "$out" && out=$(cd "$out" && pwd)  # where the caller stands, not the checkout
+cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 COUNTERFEIT_CACHE=${COUNTERFEIT_CACHE:-/tmp/counterfeit-gpu-cache}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 if compgen -G ".whl/*.whl" >/dev/null; then
@@ -48,16 +48,16 @@ fi
 
 if want quality; then
     part "time to quality: cdcgan on the GPU"
-    timeout 120 python3 -m counterfeit bench --to-quality cdcgan --device cuda --out /tmp/gpu-check-ttq --quiet --json \
+    timeout 120 python3 -m counterfeit bench --to-quality cdcgan --device cuda --out "$out/run-to-quality" --quiet --json \
         >"$out/to-quality-cdcgan.json" 2>&1; tail -25 "$out/to-quality-cdcgan.json"
 fi
 
 if want train; then
     part "mlp2's 20,000 steps on the GPU (make train's run)"
     start=$(date +%s.%N)
-    timeout 120 python3 -m counterfeit train --preset mlp2 --device cuda --out /tmp/gpu-check-mlp2 --quiet >/dev/null 2>&1
+    timeout 120 python3 -m counterfeit train --preset mlp2 --device cuda --out "$out/run-mlp2" --quiet >/dev/null 2>&1
     echo "exit $?, $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s wall"
-    grep -v eval_n /tmp/gpu-check-mlp2/metrics.jsonl 2>/dev/null | tail -1
+    grep -v eval_n "$out/run-mlp2/metrics.jsonl" 2>/dev/null | tail -1  # this run's, never a run before
 fi
 
 if want cpu && grep -q -w amx_tile /proc/cpuinfo; then

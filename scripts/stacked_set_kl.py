@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=26_000)
     args = parser.parse_args()
+    if min(args.sizes) < 1 or args.n < 1:  # load_dataset's own refusal would be a traceback here
+        parser.error("--sizes and --n must be positive")
     evaluator = require_evaluator(load_embedded(), "counterfeit evaluator train")
     print(f"| training images | run seed | set's own KL | {args.n:,} resampled from it (KL, {RESAMPLES} draws) |")
     print("| --- | --- | --- | --- |")

@@ -14,6 +14,9 @@ from counterfeit.train.interrupt import TrainingStopped
 from counterfeit.rundir import REPORT_FILE
 
 
+BENCH_SECONDS = 3.0  # bench's measuring time per candidate, unless --seconds says otherwise
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -144,6 +147,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.to_quality is not None:
         return _bench_to_quality(args, overrides)
+    for option, given in (("--max-minutes", args.max_minutes is not None), ("--quiet", args.quiet)):
+        if given:
+            raise UserError(f"{option}: only with --to-quality")
     presets = args.preset or ([] if args.config else [p for p in ("mlp2", "mlp4") if p in preset_names()])
     configs = [resolve(preset=name, overrides=overrides) for name in presets]  # checked before any run
     configs += [resolve(config_file=path, overrides=overrides) for path in args.config]
@@ -220,6 +226,10 @@ def _bench_to_quality(args: argparse.Namespace, overrides: dict[str, Any]) -> in
     for name in ("preset", "config"):
         if getattr(args, name):
             raise UserError(f"--{name}: cannot be combined with --to-quality (which names the one preset)")
+    # timing options of the other modes would be recorded in the run's command line, and not used
+    if args.seconds != BENCH_SECONDS or args.precision != "both":
+        raise UserError("--seconds, --precision: not with --to-quality, which trains the preset for as long as it "
+                        "takes, in its own precision (change that with --set precision=...)")
     target_for(args.to_quality)  # before any work: a preset without a target costs nothing
     result = to_quality(resolve(preset=args.to_quality, overrides=overrides), args.out, args.max_minutes, args.quiet)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
@@ -467,8 +477,9 @@ With --runs N: measure N times, each run a fresh process, and print that summary
 keeps each run's JSON (DIR/run1.json, ...).
 
 With --profile: where our step's time goes, on the CPU: each config's step (in each precision)
-under torch.profiler for about --seconds, and the operations with the most time a step, with
-their input shapes and share of the step.""", """\
+under torch.profiler for about --seconds (at most 200 steps: reading the profile back takes longer
+than the steps), and the operations with the most time a step, with their input shapes and share of
+the step.""", """\
   counterfeit bench --preset mlp2 --seconds 5 --json
   counterfeit bench --preset dcgan --precision fp32 --profile
   counterfeit bench --preset dcgan --precision bf16
@@ -481,7 +492,7 @@ their input shapes and share of the step.""", """\
                        help="a TOML config file to measure; repeatable")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key of every measured config; repeatable")
-    bench.add_argument("--seconds", type=_positive_float, default=3.0,
+    bench.add_argument("--seconds", type=_positive_float, default=BENCH_SECONDS,
                        help="measuring time per candidate, split into 20 interleaved windows (default 3)")
     bench.add_argument("--threads", type=_positive_int,
                        help="torch threads (default: torch's, the physical cores)")

@@ -10,6 +10,7 @@ import pytest
 
 from counterfeit.bench.quality import BEST, EVERY_DIGIT, TARGETS, UNCONDITIONAL, Target
 from counterfeit.cli import main
+from counterfeit.config import resolve
 from counterfeit.rundir import TO_QUALITY_FILE, RunDir
 
 
@@ -81,10 +82,28 @@ def test_an_unmet_target_stops_at_the_cap_and_says_so(monkeypatch: pytest.Monkey
     assert json.loads((out / TO_QUALITY_FILE).read_text())["steps"] < 1000
 
 
+def test_a_collapse_abort_is_not_called_the_cap_nor_a_cap_before_any_eval_an_eval(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from counterfeit.bench.quality import _why_not
+
+    config = resolve(preset="tiny", overrides={"steps": "1000", "max_seconds": "30", "collapse_abort": "true"})
+    collapsed = [{"step": 40, "d_loss": 0.01}, {"step": 50, "collapse": "d_wins", "message": "..."}]
+    assert _why_not(config, collapsed, 50, evaluated=False) == "collapse_abort: d_wins at step 50"  # was the cap
+    assert _why_not(config, collapsed[:1], 40, evaluated=True) == "max_seconds: the 30 s cap"
+    assert _why_not(config, collapsed[:1], 40, evaluated=False) == (
+        "max_seconds: the 30 s cap, before the first evaluation (eval_every 0)")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--to-quality", "cgan"], "--to-quality cgan: no quality target for this preset (presets with one: "),
     (["--to-quality", "dcgan", "--set", "eval_every=0"], "eval_every: 0 evaluates nothing during training"),
     (["--to-quality", "dcgan", "--preset", "mlp2"], "--preset: cannot be combined with --to-quality"),
+    (["--to-quality", "dcgan", "--precision", "bf16"], "--seconds, --precision: not with --to-quality"),  # were unused
+    (["--to-quality", "dcgan", "--seconds", "9"], "--seconds, --precision: not with --to-quality"),
+    (["--preset", "tiny", "--max-minutes", "1"], "--max-minutes: only with --to-quality"),  # were ignored
+    (["--preset", "tiny", "--quiet"], "--quiet: only with --to-quality"),
+    # no evaluator of the data: it trained every step, evaluating nothing
+    (["--to-quality", "mlp2", "--set", "invert=true"], "no evaluator has been trained on this data"),
 ])
 def test_bad_to_quality_options_are_one_line_errors(args: list[str], message: str,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

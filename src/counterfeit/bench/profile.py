@@ -22,6 +22,9 @@ from counterfeit.train.state import build_state
 from counterfeit.train.step import make_step
 
 WARMUP_STEPS = 10  # kernel choices, first allocations, the first Adam update (which creates its state)
+# Grouping the profiler's events by input shape takes far longer than the steps themselves (tiny:
+# 23 s for 824 steps): a few hundred steps give the per-step shares well enough.
+MAX_STEPS = 200
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class OpTime:
 
 def profile_step(config: Config, seconds: float = 3.0, top: int = 15) -> dict[str, Any]:
     """The config's step on the CPU: its time per step without the profiler, then `top` ops by
-    self time per step under it (over about `seconds` of steps, at least 10)."""
+    self time per step under it (over about `seconds` of steps, at least 10 and at most MAX_STEPS)."""
     state = build_state(config)
     if state.device.type != "cpu":
         raise ValueError("profile_step measures CPU steps")  # cmd_bench refuses a GPU in one line first
@@ -43,7 +46,7 @@ def profile_step(config: Config, seconds: float = 3.0, top: int = 15) -> dict[st
     for _ in range(WARMUP_STEPS):
         step()
     unprofiled = time_window(step, seconds)
-    steps = max(10, round(seconds / unprofiled))
+    steps = min(MAX_STEPS, max(10, round(seconds / unprofiled)))
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         for _ in range(steps):
             step()

@@ -21,7 +21,8 @@ from counterfeit.config import Config
 from counterfeit.errors import ConfigError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.rundir import TO_QUALITY_FILE, RunDir
-from counterfeit.train.loop import train
+from counterfeit.metrics.evaluator_store import require_evaluator, train_command
+from counterfeit.train.loop import load_data, train
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,16 @@ def to_quality(config: Config, out: str | Path | None = None, max_minutes: float
     if not config.eval_every:
         raise ConfigError(f"eval_every: 0 evaluates nothing during training, so --to-quality "
                           f"{config.preset} could never see its target; set eval_every > 0")
+    dataset = load_data(config)  # no evaluator of the data: every eval skipped, the whole run for nothing
+    require_evaluator(dataset, train_command(config.data, config.invert, config.skip_bad))
     if max_minutes is not None:
         config = config.replace(max_seconds=max_minutes * 60)
     started = time.perf_counter()
     watch = _FirstHold(target, started)
     run_dir = train(config, out=out, quiet=quiet, stop_when=watch)
     reached = watch.seconds is not None
-    last_step = _last_step(run_dir)
+    records = RunDir(run_dir).read_metrics()
+    last_step = max((int(r["step"]) for r in records if "step" in r), default=0)
     result = {
         "preset": config.preset,
         "target": target.description,
@@ -120,7 +124,7 @@ def to_quality(config: Config, out: str | Path | None = None, max_minutes: float
         "steps": watch.last["step"] if reached and watch.last else last_step,
         "metrics": {k: v for k, v in (watch.last or {}).items() if k not in ("step",)},
         "unmet": [] if reached or watch.last is None else target.unmet(watch.last),
-        "stopped_by": "target" if reached else _why_not(config, last_step),
+        "stopped_by": "target" if reached else _why_not(config, records, last_step, watch.last is not None),
         "run_dir": str(run_dir),
         "max_minutes": max_minutes,
         **machine_info(),
@@ -130,15 +134,15 @@ def to_quality(config: Config, out: str | Path | None = None, max_minutes: float
     return result
 
 
-def _last_step(run_dir: Path) -> int:
-    records = RunDir(run_dir).read_metrics()
-    return max((int(r["step"]) for r in records if "step" in r), default=0)
-
-
-def _why_not(config: Config, last_step: int) -> str:
+def _why_not(config: Config, records: list[dict[str, Any]], last_step: int, evaluated: bool) -> str:
+    """What ended a run short of its target: its steps, a collapse signal (collapse_abort), or the cap."""
     if last_step >= config.steps:
         return f"steps: all {config.steps} steps done"
-    return f"max_seconds: the {config.max_seconds:g} s cap" if config.max_seconds else "collapse_abort"
+    signals = [r for r in records if "collapse" in r]
+    if config.collapse_abort and signals:  # checked before the cap: a run that collapsed at 1.7 s was no cap's
+        return f"collapse_abort: {signals[0]['collapse']} at step {signals[0]['step']}"
+    cap = f"max_seconds: the {config.max_seconds:g} s cap"
+    return cap if evaluated else f"{cap}, before the first evaluation (eval_every {config.eval_every})"
 
 
 def format_result(result: Mapping[str, Any]) -> str:
