@@ -159,10 +159,33 @@ def load_run_config(run_dir: Path) -> Config:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    metrics = path / METRICS_FILE
-    if not metrics.exists():
+    return read_jsonl(path / METRICS_FILE)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a file that a process appends to a line at a time (a run's metrics.jsonl, an
+    experiment's events.jsonl): a last line cut short, as a kill mid-write leaves it (or a writer
+    still writing it), is left out; a bad line before it is damage, refused naming the file."""
+    if not path.exists():
         return []
-    return [json.loads(line) for line in metrics.read_text("utf-8").splitlines() if line.strip()]
+    numbered = [(number, line) for number, line in
+                enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1) if line.strip()]
+    records = []
+    for number, line in numbered:
+        record = _json_object(line)
+        if record is not None:
+            records.append(record)
+        elif number != numbered[-1][0]:
+            raise UserError(f"{path}: line {number} is not a JSON object; the file is damaged")
+    return records
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def environment() -> dict[str, Any]:

@@ -25,7 +25,7 @@ from counterfeit.config import Config
 from counterfeit.errors import UserError
 from counterfeit.experiments.spec import Experiment
 from counterfeit.fileio import atomic_write_text
-from counterfeit.rundir import is_run_dir
+from counterfeit.rundir import is_run_dir, read_jsonl
 
 COPY_FILE = "experiment.toml"
 RECORD_FILE = "experiment.json"
@@ -147,32 +147,6 @@ def _drop_cut_line(path: Path) -> None:
 
 def read_events(root: Path) -> list[dict[str, Any]]:
     return read_jsonl(root / EVENTS_FILE)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The records of a file that a process appends to a line at a time (events.jsonl, a run's
-    metrics.jsonl): a last line cut short, as a kill mid-write leaves it (or a writer still
-    writing it), is left out; a bad line before it is damage, refused naming the file."""
-    if not path.exists():
-        return []
-    numbered = [(number, line) for number, line in
-                enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1) if line.strip()]
-    records = []
-    for number, line in numbered:
-        record = _json_object(line)
-        if record is not None:
-            records.append(record)
-        elif number != numbered[-1][0]:
-            raise UserError(f"{path}: line {number} is not a JSON object; the file is damaged")
-    return records
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def read_result(run: Path) -> dict[str, Any] | None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from counterfeit.experiments.expdir import read_jsonl, read_record, read_result, run_path, run_status
+from counterfeit.experiments.expdir import read_record, read_result, run_path, run_status
 from counterfeit.experiments.spec import CONDITIONAL_METRICS
-from counterfeit.rundir import METRICS_FILE
+from counterfeit.rundir import read_metrics
 
 
 STATUSES = ("done", "failed", "interrupted", "pending")
@@ -69,7 +69,7 @@ def in_training_evals(path: Path) -> list[dict[str, Any]]:
     """The run's `eval_every` records, each with the run's clock at its step, taken from the loss
     records around it (a step that is both logged and evaluated has its time exactly): the time to
     reach that point of training, evaluations before it included."""
-    records = read_jsonl(path / METRICS_FILE)
+    records = read_metrics(path)
     losses = [r for r in records if "d_loss" in r]
     evals = [r for r in records if "eval_n" in r]
     if not evals:
