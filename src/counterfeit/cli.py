@@ -103,8 +103,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _is_main_rank() -> bool:
-    """Rank 0 under torchrun (which sets RANK), or a process of its own."""
-    return os.environ.get("RANK", "0") == "0"
+    """Rank 0 under torchrun, or a process of its own."""
+    from counterfeit.train.distributed import world_from_env
+
+    return world_from_env().is_main
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -21,8 +21,7 @@ from counterfeit.config import Config
 from counterfeit.errors import ConfigError
 from counterfeit.fileio import atomic_write_text
 from counterfeit.rundir import TO_QUALITY_FILE, RunDir
-from counterfeit.metrics.evaluator_store import require_evaluator, train_command
-from counterfeit.train.loop import load_data, train
+from counterfeit.train.loop import train
 
 
 @dataclass(frozen=True)
@@ -106,8 +105,6 @@ def to_quality(config: Config, out: str | Path | None = None, max_minutes: float
     if not config.eval_every:
         raise ConfigError(f"eval_every: 0 evaluates nothing during training, so --to-quality "
                           f"{config.preset} could never see its target; set eval_every > 0")
-    dataset = load_data(config)  # no evaluator of the data: every eval skipped, the whole run for nothing
-    require_evaluator(dataset, train_command(config.data, config.invert, config.skip_bad))
     if max_minutes is not None:
         config = config.replace(max_seconds=max_minutes * 60)
     started = time.perf_counter()

@@ -14,6 +14,7 @@ import shlex
 from pathlib import Path
 
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.labels import LABEL_SOURCES
 from counterfeit.data.loading import INVERTED
 from counterfeit.data.named import KNOWN
 from counterfeit.data.stacked import STACKED
@@ -74,8 +75,7 @@ def require_evaluator(dataset: Dataset, command: str) -> Evaluator:
     evaluator = find_evaluator(dataset)
     if evaluator is None and dataset.labels is None:
         raise UserError(f"{dataset.source}: no evaluator has been trained on this data, and it has no labels "
-                        "to train one (use one subfolder per class, an IDX labels file or an npz 'labels' array); "
-                        "metrics need an evaluator of the same data")
+                        f"to train one (use {LABEL_SOURCES}); metrics need an evaluator of the same data")
     if evaluator is None:
         raise UserError(f"{dataset.source}: no evaluator has been trained on this data (fingerprint "
                         f"{dataset.fingerprint}), and one trained on other data would judge it wrongly; "

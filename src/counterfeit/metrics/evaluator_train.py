@@ -22,6 +22,7 @@ from torch import Tensor
 
 from counterfeit.data.dataset import Dataset
 from counterfeit.data.embedded import load_embedded
+from counterfeit.data.labels import LABEL_SOURCES
 from counterfeit.errors import DataError, UserError
 from counterfeit.fileio import atomic_write_bytes, atomic_write_text
 from counterfeit.metrics.evaluator import NUM_CLASSES, RECORD_FILE, WEIGHTS_FILE, EvaluatorNet
@@ -68,7 +69,7 @@ def num_classes(dataset: Dataset) -> int:
                         "is judged channel by channel by the MNIST one (`counterfeit evaluator train`)")
     if dataset.labels is None:
         raise DataError(f"{dataset.source}: has no labels, and the evaluator is a classifier "
-                        "(use one subfolder per class, an IDX labels file or an npz 'labels' array)")
+                        f"(use {LABEL_SOURCES})")
     count = len(dataset.classes) if dataset.classes else int(dataset.labels.max()) + 1
     if count > max(len(dataset.labels), NUM_CLASSES):  # one output each: a label of 10^9 asked for 512 GB
         raise DataError(f"{dataset.source}: a label of {count - 1} for {len(dataset.labels)} images; labels are "

@@ -14,10 +14,11 @@ from tqdm import tqdm
 
 from counterfeit.config import Config
 from counterfeit.data.dataset import Dataset
+from counterfeit.data.labels import LABEL_SOURCES
 from counterfeit.metrics.collapse import CollapseMonitor, Signal
 from counterfeit.metrics.conditional import class_accuracy
 from counterfeit.metrics.evaluate import real_data
-from counterfeit.metrics.evaluator_store import find_evaluator, train_command
+from counterfeit.metrics.evaluator_store import find_evaluator, require_evaluator, train_command
 from counterfeit.metrics.features import extract
 from counterfeit.metrics.registry import FAST, compute
 from counterfeit.sampling import generate
@@ -36,19 +37,26 @@ STACKED_EVAL_N = 2600
 
 class TrainingWatch:
     def __init__(self, config: Config, dataset: Dataset, quiet: bool, stop_when: StopWhen | None = None) -> None:
-        """`stop_when` (e.g. `bench --to-quality`'s target) ends the run after an eval it accepts."""
+        """`stop_when` (e.g. `bench --to-quality`'s target) ends the run after an eval it accepts; it
+        needs the data's evaluator (a one-line error without it, before any work), else no eval
+        would ever happen and the run would train to its end for nothing."""
         self.config, self.quiet, self.stop_when = config, quiet, stop_when
         self.monitor = CollapseMonitor(config.steps)
         self.stop = False  # set when a signal fires and config.collapse_abort asks to stop, or stop_when holds
-        self.evaluator = find_evaluator(dataset) if config.eval_every else None
+        command = train_command(config.data, config.invert, config.skip_bad)
+        if not config.eval_every:
+            self.evaluator = None
+        elif stop_when is not None:
+            self.evaluator = require_evaluator(dataset, command)
+        else:
+            self.evaluator = find_evaluator(dataset)
         self.n = STACKED_EVAL_N if dataset.channels > 1 else EVAL_N
         if self.evaluator is not None:
             self.real = real_data(dataset, self.evaluator, self.n, config.seed)
         elif config.eval_every and not quiet:
-            build = (f"build one with `{train_command(config.data, config.invert, config.skip_bad)}`"
+            build = (f"build one with `{command}`"
                      if dataset.labels is not None else  # the evaluator is a classifier: that command would fail
-                     "one is trained from labelled data (one subfolder per class, an IDX labels file or an "
-                     "npz 'labels' array)")
+                     f"one is trained from labelled data ({LABEL_SOURCES})")
             tqdm.write(f"warning: no evaluator for {dataset.source}, so this run logs no metrics (eval_every "
                        f"is ignored); {build}", file=sys.stderr)
 
