@@ -435,6 +435,8 @@ def resolve(
                                   "give one of them")
             preset = file_preset
     name = preset or DEFAULT_PRESET
+    if name not in preset_names():  # named as its caller gave it: --preset, or an experiment file's key
+        raise ConfigError(f"{preset_origin}: unknown preset {name!r} (choose from {', '.join(preset_names())})")
     preset_values = _read_toml_text(preset_path(name).read_text("utf-8"), f"preset {name}")
     preset_values.pop("description", None)
     values.update(preset_values)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from counterfeit.config import KEYS, Config, preset_names, resolve, to_dict
+from counterfeit.config import KEYS, Config, resolve, to_dict
 from counterfeit.errors import ConfigError
 from counterfeit.metrics.registry import FAST, METRICS
 
@@ -282,12 +282,10 @@ def _variants(path: Path, values: Mapping[str, Any], budget: Budget, seed: int) 
 
 
 def _preset(name: Any, where: str) -> str | None:
-    """A preset name checked here, so that an unknown one is named as the file's key (`resolve`
-    would name --preset, the command line's)."""
+    """A preset's name as the file gives it (`resolve` checks that it names a preset, as the key
+    `preset_origin` says)."""
     if name is not None and not isinstance(name, str):
         raise ConfigError(f"{where}: preset: expected a preset name")
-    if name is not None and name not in preset_names():
-        raise ConfigError(f"{where}: preset: unknown preset {name!r} (choose from {', '.join(preset_names())})")
     return name
 
 
