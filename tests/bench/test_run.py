@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from counterfeit.bench import bench
+from counterfeit.bench import timing
 from counterfeit.bench.run import format_table
 from counterfeit.bench.timing import interleave, median_ratio, time_window
 from counterfeit.cli import build_parser, main
@@ -60,20 +62,26 @@ def test_interleave_gives_each_candidate_one_window_per_round() -> None:
     assert calls["a"] > 4 and calls["b"] > 4
 
 
-def test_a_window_on_a_device_counts_the_queued_work_and_does_not_overfill_the_queue() -> None:
+def test_a_window_on_a_device_counts_the_queued_work_and_does_not_overfill_the_queue(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """On a GPU a call returns as soon as its work is queued. A window that watched the host clock
     alone would queue far more work than it times (the first GPU bench ran minutes over its time);
     one that waited after every call would time the launches one by one."""
     queued = {"seconds": 0.0}
     events: list[str] = []
+    # the window's clock, advanced by the work itself: a real sleep oversleeps on a loaded machine
+    # (CI once counted 4 calls to a window where 9 fit), and the counts below are the point
+    clock = {"now": 0.0}
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
 
-    def launch() -> None:  # returns at once; its "device work" (2 ms) is paid by the next wait
+    def launch() -> None:  # returns at once (1 us of host time); its "device work" (2 ms) is paid by the next wait
         events.append("call")
+        clock["now"] += 1e-6
         queued["seconds"] += 0.002
 
     def sync() -> None:
         events.append("sync")
-        time.sleep(queued["seconds"])
+        clock["now"] += queued["seconds"]
         queued["seconds"] = 0.0
 
     start = time.perf_counter()
